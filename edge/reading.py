@@ -1,0 +1,61 @@
+"""The tuner's output record, shared by the edge runtime and every output in firmware_bridge.
+
+JSON-lines contract (kept stable; evaluation reads it)::
+
+    {"file": "a.wav", "t": 0.52, "note": "A2", "cents": -3.12, "f0_hz": 109.80, "confidence": 0.93}
+
+``file`` only when several inputs are given; ``note``, ``cents`` and ``f0_hz`` are all
+``null`` when nothing should be shown.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One tuner reading.
+
+    t          seconds from the start of the input [s]
+    note       scientific pitch notation ("A2"; C4 = middle C) or None
+    cents      deviation of ``f0_hz`` from the note (or target) [cents] or None
+    f0_hz      estimated fundamental [Hz] or None
+    confidence 0..1, how sure the tracker is that a guitar note is present
+    midi       MIDI number of ``note`` (A4 = 69) or None
+    target_hz  frequency of ``note`` under the current reference pitch [Hz] or None
+    """
+
+    t: float
+    note: Optional[str] = None
+    cents: Optional[float] = None
+    f0_hz: Optional[float] = None
+    confidence: float = 0.0
+    midi: Optional[int] = None
+    target_hz: Optional[float] = None
+
+    @property
+    def has_note(self) -> bool:
+        return self.note is not None
+
+    def to_dict(self, *, file: Optional[str] = None) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if file is not None:
+            d["file"] = file
+        d["t"] = round(float(self.t), 3)
+        if self.note is None:
+            d.update(note=None, cents=None, f0_hz=None)
+        else:
+            d.update(note=self.note, cents=round(float(self.cents), 2), f0_hz=round(float(self.f0_hz), 3))
+        c = float(self.confidence)
+        d["confidence"] = round(c if math.isfinite(c) else 0.0, 3)
+        return d
+
+    def to_json(self, *, file: Optional[str] = None) -> str:
+        return json.dumps(self.to_dict(file=file))
+
+    @classmethod
+    def silent(cls, t: float, confidence: float = 0.0) -> "Reading":
+        return cls(t=t, confidence=confidence)
