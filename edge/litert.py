@@ -1,0 +1,102 @@
+"""Loading a .tflite model: ai-edge-litert first, then tflite-runtime, then tf.lite.
+
+:class:`TFLiteModel` wraps an interpreter with float-in/float-out calls that quantize and
+dequantize int8 tensors with the model's own scales, into preallocated buffers.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .errors import ModelLoadError
+
+#: (module, attribute path, backend name) in order of preference.
+BACKENDS: Sequence[tuple[str, str, str]] = (
+    ("ai_edge_litert.interpreter", "Interpreter", "ai-edge-litert"),
+    ("tflite_runtime.interpreter", "Interpreter", "tflite-runtime"),
+    ("tensorflow.lite", "Interpreter", "tf.lite"),
+)
+
+
+def interpreter_class(prefer: Optional[str] = None):
+    """Return ``(Interpreter class, backend name)`` of the first importable backend
+    (``prefer`` names one to try first).  Raises :class:`ModelLoadError` if none is installed."""
+    order = list(BACKENDS)
+    if prefer:
+        order.sort(key=lambda b: b[2] != prefer)
+    errors = []
+    for mod, attr, name in order:
+        try:
+            cls = getattr(importlib.import_module(mod), attr)
+            return cls, name
+        except Exception as e:  # ImportError, or a broken install (numpy ABI, ...)
+            errors.append(f"{name}: {type(e).__name__}")
+    raise ModelLoadError("no TFLite interpreter installed (pip install ai-edge-litert); tried " + ", ".join(errors))
+
+
+def make_interpreter(model_path: str | Path, *, num_threads: int = 1, prefer: Optional[str] = None):
+    """Load ``model_path`` and allocate tensors.  Returns ``(interpreter, backend_name)``."""
+    p = Path(model_path)
+    if not p.is_file():
+        raise ModelLoadError(f"{p}: model file not found")
+    cls, name = interpreter_class(prefer)
+    try:
+        interp = cls(model_path=str(p), num_threads=int(num_threads))
+        interp.allocate_tensors()
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelLoadError(f"{p}: not a valid TFLite model ({first})") from None
+    return interp, name
+
+
+class TFLiteModel:
+    """One-input, one-output TFLite model with float32 in and out.
+
+    ``model(x)`` quantizes ``x`` (float32, the input tensor's shape) when the input is
+    int8, invokes, and returns the dequantized output (a view of a reused buffer: copy
+    it if you keep it)."""
+
+    def __init__(self, model_path: str | Path, *, num_threads: int = 1, prefer: Optional[str] = None):
+        self.path = Path(model_path)
+        self.interpreter, self.backend = make_interpreter(model_path, num_threads=num_threads, prefer=prefer)
+        ins, outs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(ins) != 1 or len(outs) != 1:
+            raise ModelLoadError(f"{self.path}: expected one input and one output, got {len(ins)} and {len(outs)}")
+        self._in, self._out = ins[0], outs[0]
+        self.input_shape = tuple(int(s) for s in self._in["shape"])
+        self.output_shape = tuple(int(s) for s in self._out["shape"])
+        self.input_dtype = np.dtype(self._in["dtype"])
+        self.output_dtype = np.dtype(self._out["dtype"])
+        self.in_scale, self.in_zero = self._qparams(self._in)
+        self.out_scale, self.out_zero = self._qparams(self._out)
+        self._qin = np.zeros(self.input_shape, dtype=self.input_dtype)
+        self._fout = np.zeros(self.output_shape, dtype=np.float32)
+
+    @staticmethod
+    def _qparams(detail) -> tuple[float, int]:
+        scale, zero = detail.get("quantization", (0.0, 0))
+        return float(scale), int(zero)
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.input_dtype == np.int8
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.input_dtype == np.int8:
+            q = np.round(np.asarray(x, dtype=np.float32) / self.in_scale) + self.in_zero
+            np.clip(q, -128, 127, out=q)
+            self._qin[...] = q
+        else:
+            self._qin[...] = x
+        self.interpreter.set_tensor(self._in["index"], self._qin)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self._out["index"])
+        if self.output_dtype == np.int8:
+            np.subtract(y, self.out_zero, out=self._fout, casting="unsafe")
+            self._fout *= self.out_scale
+        else:
+            self._fout[...] = y
+        return self._fout
