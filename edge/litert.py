@@ -73,6 +73,7 @@ class TFLiteModel:
         self.in_scale, self.in_zero = self._qparams(self._in)
         self.out_scale, self.out_zero = self._qparams(self._out)
         self._qin = np.zeros(self.input_shape, dtype=self.input_dtype)
+        self._fin = np.zeros(self.input_shape, dtype=np.float32)  # quantization scratch
         self._fout = np.zeros(self.output_shape, dtype=np.float32)
 
     @staticmethod
@@ -86,17 +87,24 @@ class TFLiteModel:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.input_dtype == np.int8:
-            q = np.round(np.asarray(x, dtype=np.float32) / self.in_scale) + self.in_zero
+            # round(x / scale) + zero, clipped to int8, in preallocated buffers (no allocation per call)
+            q = self._fin
+            q[...] = x
+            np.divide(q, np.float32(self.in_scale), out=q)
+            np.round(q, out=q)
+            np.add(q, np.float32(self.in_zero), out=q)
             np.clip(q, -128, 127, out=q)
-            self._qin[...] = q
+            np.copyto(self._qin, q, casting="unsafe")
         else:
             self._qin[...] = x
         self.interpreter.set_tensor(self._in["index"], self._qin)
         self.interpreter.invoke()
         y = self.interpreter.get_tensor(self._out["index"])
         if self.output_dtype == np.int8:
-            np.subtract(y, self.out_zero, out=self._fout, casting="unsafe")
-            self._fout *= self.out_scale
+            # convert first: int8 arithmetic would wrap (127 - (-128) overflows int8)
+            np.copyto(self._fout, y, casting="unsafe")
+            self._fout -= np.float32(self.out_zero)
+            self._fout *= np.float32(self.out_scale)
         else:
             self._fout[...] = y
         return self._fout
