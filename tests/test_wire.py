@@ -171,3 +171,14 @@ def test_text_parse_rejects_junk():
     for bad in ("", "A2", "A2 x 0.9", "- x"):
         with pytest.raises(WireError):
             parse_text_line(bad)
+
+
+def test_documented_example_bytes():
+    """The worked example in WIRE_FORMAT.md."""
+    from pathlib import Path
+
+    r = Reading(t=0, note="A2", cents=-3.14, f0_hz=109.8, confidence=0.93, midi=45)
+    frame = encode_frame(r, seq=7)
+    assert frame.hex(" ") == "0a 01 2d c6 fe ed 08 07 e0 ea 00"
+    doc = (Path(__file__).resolve().parents[1] / "firmware_bridge" / "WIRE_FORMAT.md").read_text()
+    assert frame.hex(" ") in doc and "0xeae0" in doc
