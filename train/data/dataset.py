@@ -33,16 +33,16 @@ SPLITS = ("train", "val", "test")
 COLUMNS: tuple[str, ...] = (
     "id", "split", "mix_path", "clean_path", "noise_path",
     "guitar_file", "guitar_recording", "instrument", "midi", "note", "f0_hz", "f0_source",
-    "cents_off", "detune_cents", "detune_ratio", "velocity", "guitar_level_db", "guitar_reverb_s",
+    "f0_spread_cents", "cents_off", "detune_cents", "detune_ratio", "velocity", "guitar_level_db", "guitar_reverb_s",
     "clip_start_s", "onset_s",
-    "harmonic_file", "harmonic_kind", "harmonic_offset", "harmonic_gain",
+    "harmonic_file", "harmonic_kind", "harmonic_instrument", "harmonic_offset", "harmonic_gain",
     "env_file", "env_kind", "env_offset", "env_gain",
     "snr_db", "snr_measured_db", "peak_gain", "mix_peak", "sample_rate", "clip_samples",
 )
 
 _INT_COLUMNS = frozenset({"midi", "velocity", "sample_rate", "clip_samples"})
 _FLOAT_COLUMNS = frozenset({
-    "f0_hz", "cents_off", "detune_cents", "detune_ratio", "guitar_level_db", "guitar_reverb_s",
+    "f0_hz", "f0_spread_cents", "cents_off", "detune_cents", "detune_ratio", "guitar_level_db", "guitar_reverb_s",
     "clip_start_s", "onset_s", "harmonic_offset", "harmonic_gain", "env_offset", "env_gain",
     "snr_db", "snr_measured_db", "peak_gain", "mix_peak",
 })

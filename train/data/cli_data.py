@@ -1,0 +1,256 @@
+"""``cleartune data build|info``: make a training set, or describe one.
+
+Examples::
+
+    cleartune data build --out data/small --n-mixes 200                 # built-in generator
+    cleartune data build --out data/holdout --holdout --snrs clean,10,5,0,-5 --n-mixes 300
+    cleartune data build --out data/mine --guitar G/ --harmonic H/ --environmental E/
+    cleartune data info data/small
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+
+_DEF_NOTES = "40-88"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
+    b = sub.add_parser(
+        "build",
+        help="build (or resume) a dataset folder: mixes/, clean/, noise/, metadata.csv, dataset.json",
+        description="Build a dataset: guitar clips mixed with harmonic and environmental noise at a known SNR, "
+                    "with the guitar's true f0.  Each of guitar/harmonic/environmental comes from your folder when "
+                    "given, else from the built-in offline generator (fluidsynth + FluidR3_GM, espeak-ng, "
+                    "synthesized noise).  Re-running the same command resumes an interrupted build.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    b.add_argument("--out", required=True, metavar="DIR", help="dataset folder to create or resume")
+    b.add_argument("--preset", choices=("seed", "edge"), default="edge", help="signal parameters (edge/params.py)")
+    b.add_argument("--clip-seconds", type=float, default=None, metavar="S",
+                   help="clip length (rounded to whole hops); default: the preset's clip_samples (2**16 samples)")
+    b.add_argument("--n-mixes", type=int, default=None, metavar="N",
+                   help="number of mixes (default: 200 with the generator, one per clip for --guitar)")
+    b.add_argument("--seed", type=int, default=0, help="random seed: same seed and options give the same dataset")
+    b.add_argument("--snr-min", type=float, default=-5.0, help="lowest SNR [dB] (uniform draw)")
+    b.add_argument("--snr-max", type=float, default=20.0, help="highest SNR [dB] (uniform draw)")
+    b.add_argument("--snrs", default=None, metavar="LIST",
+                   help="fixed SNRs [dB], stratified (equal counts per split), e.g. clean,10,5,0,-5; "
+                        "'clean' or 'inf' means no noise.  Overrides --snr-min/--snr-max")
+    b.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST",
+                   help="split shares (default 80,10,10; 0,0,100 with --holdout)")
+    b.add_argument("--guitar", default=None, metavar="DIR",
+                   help="your guitar recordings (WAV/FLAC, any rate; f0 from DIR/notes.csv, a note name in the file "
+                        "name, or measured)")
+    b.add_argument("--harmonic", default=None, metavar="DIR", help="your harmonic noise (instruments, voices)")
+    b.add_argument("--environmental", default=None, metavar="DIR", help="your environmental noise")
+    b.add_argument("--generate", action="store_true",
+                   help="generate the categories not given as folders (the default; accepted for clarity)")
+    b.add_argument("--holdout", action="store_true",
+                   help="draw from the disjoint evaluation pool: guitars GM 26/27 (jazz, clean electric), other "
+                        "instruments, other espeak-ng voices and languages, other noise streams")
+    g = b.add_argument_group("built-in generator")
+    g.add_argument("--notes", default=_DEF_NOTES, metavar="LIST",
+                   help="guitar MIDI notes: ranges and/or numbers, e.g. 40-88 or 40,45,50")
+    g.add_argument("--velocities", default="60,85,110", metavar="LIST", help="MIDI velocities of the guitar plucks")
+    g.add_argument("--guitar-programs", default=None, metavar="LIST",
+                   help="GM guitar programs (default: 24,25 for training, 26,27 with --holdout)")
+    g.add_argument("--n-harmonic", type=int, default=None, metavar="N",
+                   help="instrument scenes (default: n_mixes/10, 12..300)")
+    g.add_argument("--n-voice", type=int, default=None, metavar="N", help="espeak-ng voice files (default: scenes/3)")
+    g.add_argument("--n-env", type=int, default=None, metavar="N",
+                   help="environmental noise files (default: n_mixes/10, 12..300)")
+    g.add_argument("--noise-seconds", type=float, default=12.0, metavar="S", help="length of each noise source")
+    g.add_argument("--soundfont", default=None, metavar="SF2", help="soundfont (default FluidR3_GM)")
+    m = b.add_argument_group("mixing")
+    m.add_argument("--detune-cents", type=float, default=50.0, metavar="C",
+                   help="the true f0 lies uniformly within +-C cents of its note (exact FFT resampling; 0: no detune)")
+    m.add_argument("--level-db", default="-35,-3", metavar="LO,HI", help="clean clip peak range [dBFS]")
+    m.add_argument("--silence-db", type=float, default=-60.0, metavar="DB",
+                   help="drop guitar clips quieter than this RMS [dBFS]")
+    b.add_argument("--jobs", type=int, default=1, help="worker processes")
+    b.add_argument("--overwrite", action="store_true", help="delete an existing dataset in --out first")
+    b.add_argument("--dry-run", action="store_true", help="print the plan and the estimated size, build nothing")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    i = sub.add_parser("info", help="summarise a dataset folder", description="Summarise a dataset folder.")
+    i.add_argument("dir", metavar="DIR", help="dataset folder")
+    parser.set_defaults(_data_parser=parser)
+
+
+def parse_int_list(text: str) -> tuple[int, ...]:
+    """'40-43,50' -> (40, 41, 42, 43, 50)."""
+    out: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise ValueError(f"expected numbers or ranges like 40-88, not {text!r}") from None
+    if not out:
+        raise ValueError(f"empty list {text!r}")
+    return tuple(out)
+
+
+def parse_snrs(text: str) -> tuple[float, ...]:
+    vals = []
+    for p in text.split(","):
+        p = p.strip().lower()
+        if p in ("clean", "inf", "+inf"):
+            vals.append(math.inf)
+        else:
+            try:
+                vals.append(float(p))
+            except ValueError:
+                raise ValueError(f"--snrs expects numbers or 'clean', not {p!r}") from None
+            if not math.isfinite(vals[-1]):
+                raise ValueError(f"--snrs: {p!r} is not a usable SNR")
+    if not vals:
+        raise ValueError("--snrs is empty")
+    return tuple(vals)
+
+
+def config_from_args(args: argparse.Namespace):
+    """A :class:`BuildConfig` from parsed ``build`` arguments."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from cleartune.edge.params import preset
+
+    from .build import BuildConfig
+    from .sources import SOUNDFONT, GenerateSettings
+    from .split import parse_fractions
+
+    params = preset(args.preset)
+    if args.clip_seconds is not None:
+        if args.clip_seconds <= 0:
+            raise ValueError("--clip-seconds must be positive")
+        hops = max(1, int(round(args.clip_seconds * params.sample_rate / params.hop)))
+        params = replace(params, clip_samples=hops * params.hop)
+    if args.n_mixes is not None and args.n_mixes < 1:
+        raise ValueError("--n-mixes must be at least 1")
+    if args.snr_min > args.snr_max:
+        raise ValueError("--snr-min is above --snr-max")
+    if not 0 <= args.detune_cents <= 50:
+        raise ValueError("--detune-cents must be within 0..50")
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    lo_hi = [float(v) for v in args.level_db.split(",")]
+    if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1] or lo_hi[1] > 0:
+        raise ValueError("--level-db must be LO,HI with LO <= HI <= 0")
+    fractions = parse_fractions(args.split if args.split else ("0,0,100" if args.holdout else "80,10,10"))
+    n_ref = args.n_mixes if args.n_mixes is not None else 200
+    n_harm = args.n_harmonic if args.n_harmonic is not None else min(300, max(12, n_ref // 10))
+    n_env = args.n_env if args.n_env is not None else min(300, max(12, n_ref // 10))
+    n_voice = args.n_voice if args.n_voice is not None else max(4, n_harm // 3)
+    for name, v in (("--n-harmonic", n_harm), ("--n-env", n_env), ("--n-voice", n_voice)):
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0")
+    notes = parse_int_list(args.notes)
+    if any(not 21 <= n <= 108 for n in notes):
+        raise ValueError("--notes must be MIDI numbers within 21..108")
+    vel = parse_int_list(args.velocities)
+    if any(not 1 <= v <= 127 for v in vel):
+        raise ValueError("--velocities must be within 1..127")
+    gen = GenerateSettings(
+        pool="holdout" if args.holdout else "train", notes=notes, velocities=vel,
+        guitar_programs=parse_int_list(args.guitar_programs) if args.guitar_programs else None,
+        n_harmonic=n_harm, n_voice=n_voice, n_env=n_env, noise_seconds=float(args.noise_seconds),
+        soundfont=str(args.soundfont or SOUNDFONT),
+    )
+    if args.noise_seconds <= 0:
+        raise ValueError("--noise-seconds must be positive")
+    return BuildConfig(
+        out=Path(args.out), params=params, preset=args.preset, n_mixes=args.n_mixes, seed=int(args.seed),
+        snr_min=float(args.snr_min), snr_max=float(args.snr_max),
+        snrs=parse_snrs(args.snrs) if args.snrs else None, fractions=fractions,
+        detune_cents=float(args.detune_cents), level_db=(lo_hi[0], lo_hi[1]), silence_db=float(args.silence_db),
+        guitar_dir=Path(args.guitar) if args.guitar else None,
+        harmonic_dir=Path(args.harmonic) if args.harmonic else None,
+        env_dir=Path(args.environmental) if args.environmental else None,
+        generate=gen, holdout=bool(args.holdout), jobs=int(args.jobs), progress=not args.quiet,
+        command="cleartune data " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else "",
+    )
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} GB"
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import build_dataset, default_n_mixes, estimate_bytes, remove_outputs
+
+    config = config_from_args(args)
+    if args.dry_run:
+        n = default_n_mixes(config, None) if not config.guitar_dir else (config.n_mixes or 0)
+        est = estimate_bytes(config, n_mixes=n)
+        print(f"{n or 'one per clip'} mixes of {config.params.clip_samples} samples at {config.params.sample_rate} Hz "
+              f"({config.params.clip_samples / config.params.sample_rate:.2f} s) into {config.out}")
+        print(f"estimated size: {_fmt_bytes(est['total'])} (mixes {_fmt_bytes(est['mixes'])}, "
+              f"generated sources {_fmt_bytes(est['sources'])})")
+        return 0
+    if args.overwrite and config.out.exists():
+        remove_outputs(config.out)
+    rep = build_dataset(config)
+    parts = ", ".join(f"{k} {v}" for k, v in rep.counts.items() if k != "mixes")
+    print(f"{config.out}: {rep.counts['mixes']} mixes ({parts}); {rep.made} made now; "
+          f"{_fmt_bytes(rep.bytes)}; {rep.seconds:.0f} s")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .build import dir_bytes
+    from .dataset import load_info, load_metadata
+
+    from pathlib import Path
+
+    info = load_info(args.dir)
+    rows = load_metadata(args.dir)
+    sp = info.get("signal_params", {})
+    print(f"{args.dir}: {len(rows)} mixes, preset {info.get('preset')}, {sp.get('sample_rate')} Hz, "
+          f"clip {sp.get('clip_samples')} samples, seed {info.get('seed')}, pool {info.get('pool', {}).get('name')}"
+          f"{'' if info.get('complete') else ' (INCOMPLETE)'}")
+    for s in ("train", "val", "test"):
+        rs = [r for r in rows if r["split"] == s]
+        if not rs:
+            continue
+        snr = np.array([r["snr_db"] for r in rs], float)
+        fin = snr[np.isfinite(snr)]
+        f0 = np.array([r["f0_hz"] for r in rs], float)
+        insts = sorted({r["instrument"] for r in rs})
+        snr_txt = f"SNR {fin.min():.1f}..{fin.max():.1f} dB" if fin.size else "no noisy mixes"
+        print(f"  {s:5s} {len(rs):6d} mixes  {len({(r['instrument'], r['midi']) for r in rs}):4d} notes  "
+              f"f0 {f0.min():.1f}..{f0.max():.1f} Hz  {snr_txt}  clean {int(np.sum(~np.isfinite(snr)))}  "
+              f"instruments {', '.join(insts)}")
+    err = np.array([abs(r["snr_measured_db"] - r["snr_db"]) for r in rows if math.isfinite(r["snr_db"])])
+    if err.size:
+        print(f"  SNR check: max |measured - requested| = {err.max():.2e} dB")
+    print(f"  size on disk {_fmt_bytes(dir_bytes(Path(args.dir)))}; built {info.get('finished', '?')} "
+          f"in {info.get('build_seconds_last_run', '?')} s (last run)")
+    if info.get("skipped_files"):
+        print(f"  skipped input files: {len(info['skipped_files'])}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "data_command", None) == "build":
+        return _build(args)
+    if getattr(args, "data_command", None) == "info":
+        return _info(args)
+    args._data_parser.print_help(sys.stderr)
+    return 2
