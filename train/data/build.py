@@ -274,10 +274,9 @@ def _pick_harmonic(rng: np.random.Generator, ctx: _Context, pool: list[SourceRec
 
 def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
     """Build, write and return the metadata row of one mix (deterministic from the seed)."""
-    import scipy.signal
-
     from cleartune.edge.audio_io import write_wav
 
+    from .detune import detune
     from .f0 import cents, midi_to_hz, note_name
     from .noisifier import mix_at_snr
     from .splitter import clip_at, note_clip_start
@@ -303,10 +302,8 @@ def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
         margin = n // 8
         seg_start = item.start - margin
         seg = clip_at(x, seg_start, n + 2 * margin)
-    N = len(seg)
-    M = int(round(N / 2.0 ** (shift / 1200.0))) if shift else N
-    y = scipy.signal.resample(seg, M) if M != N else np.array(seg, dtype=np.float64)
-    ratio = N / M                                   # exact frequency ratio
+    y, ratio = detune(seg, shift)                   # ratio = N / M exactly
+    N, M = len(seg), len(y)
     f0 = item.f0_hz * ratio
     rt60 = 0.0
     if rec.reverb_s == 0 and rng.random() < cfg.p_guitar_reverb:
