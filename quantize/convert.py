@@ -69,19 +69,27 @@ def _quiet_tf_env() -> None:
 
 # -- loading ---------------------------------------------------------------------------------
 
-def load_keras(model_path: str | Path):
-    """Load a ``.keras`` model and its sidecar (``<model>.json``).
-
-    Returns ``(keras model, ModelMeta, ModelIO)``.  One-line :class:`ModelLoadError` for a
-    missing file, a missing/unreadable sidecar, a file Keras cannot read, or shapes that
-    differ from what the sidecar says."""
+def keras_meta(model_path: str | Path) -> tuple[ModelMeta, ModelIO]:
+    """Check a ``.keras`` path and read its sidecar (no TensorFlow): ``(ModelMeta, ModelIO)``.
+    One-line :class:`ModelLoadError` for a missing file, a non-.keras path, a missing or
+    unreadable sidecar, or a preset/kind this package cannot feed."""
     p = Path(model_path)
     if not p.exists():
         raise ModelLoadError(f"{p}: model file not found")
     if p.is_dir() or p.suffix != ".keras":
         raise ModelLoadError(f"{p}: expected a Keras model file (.keras)")
     meta = load_meta(p, verify_sha=True)
-    io = model_io(meta)
+    return meta, model_io(meta)
+
+
+def load_keras(model_path: str | Path):
+    """Load a ``.keras`` model and its sidecar (``<model>.json``).
+
+    Returns ``(keras model, ModelMeta, ModelIO)``.  One-line :class:`ModelLoadError` for
+    the cases of :func:`keras_meta`, a file Keras cannot read, or shapes that differ from
+    what the sidecar says."""
+    p = Path(model_path)
+    meta, io = keras_meta(p)
     _quiet_tf_env()
     try:
         import keras
@@ -272,12 +280,13 @@ def quantize_model(model_path: str | Path, *, calib_dir: str | Path, out_dir: st
         raise ValueError(f"unknown variant(s) {bad}; choose from {list(VARIANTS)}")
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise ValueError(f"invalid --name {name!r}")
+    meta, io = keras_meta(model_path)          # cheap checks first: no TensorFlow yet
+    calib = calibration_windows(calib_dir, meta=meta, n_windows=calib_windows, split=split, seed=seed, io=io)
+    _log(f"quantize: {calib.windows.shape[0]} calibration windows from {calib.clips} clips ({calib.split})", quiet=quiet)
     model, meta, io = load_keras(model_path)
     params_count = int(model.count_params())
     _log(f"quantize: {model_path}: {meta.preset}/{meta.kind}, input {[1, *io.input_shape]}, {params_count:,} parameters",
          quiet=quiet)
-    calib = calibration_windows(calib_dir, meta=meta, n_windows=calib_windows, split=split, seed=seed, io=io)
-    _log(f"quantize: {calib.windows.shape[0]} calibration windows from {calib.clips} clips ({calib.split})", quiet=quiet)
     check_n = min(CHECK_WINDOWS, calib.windows.shape[0])
     check_x = calib.windows[:check_n]
     keras_y = np.concatenate([np.asarray(model(check_x[i:i + 1], training=False)) for i in range(check_n)])
@@ -354,5 +363,5 @@ def load_tflite_meta(path: str | Path, *, verify_sha: bool = True) -> ModelMeta:
     return load_meta(p, verify_sha=verify_sha)
 
 
-__all__ = ["quantize_model", "calibration_windows", "load_keras", "make_converter", "export_saved_model",
+__all__ = ["quantize_model", "calibration_windows", "load_keras", "keras_meta", "make_converter", "export_saved_model",
            "representative_fn", "load_tflite_meta", "sidecar_path", "VARIANTS", "DEFAULT_VARIANTS"]

@@ -142,3 +142,20 @@ def save_keras_with_sidecar(model, path: str | Path, *, preset: str, kind: str, 
                      model_version=model_version, dtype="keras")
     meta.save_for(p)
     return p
+
+
+def build_tiny_edge_set(root: str | Path, *, calib_windows: int = 200,
+                        variants: Sequence[str] = ("int8", "float32", "float16")) -> dict[str, Path]:
+    """Tiny dataset + tiny edge Keras model + its conversions under ``root`` (needs TF).
+    Returns ``{"data", "keras", "<variant>": .tflite path, ...}``."""
+    from .convert import quantize_model
+
+    root = Path(root)
+    data = write_tiny_dataset(root / "data")
+    keras_path = save_keras_with_sidecar(tiny_edge_model(), root / "models" / "tiny.keras", preset="edge",
+                                         kind="mask", context_frames=8)
+    res = quantize_model(keras_path, calib_dir=data, out_dir=root / "tflite", name="tiny",
+                         calib_windows=calib_windows, variants=variants, command="pytest", quiet=True)
+    out = {"data": data, "keras": keras_path}
+    out.update({r.variant: r.path for r in res})
+    return out

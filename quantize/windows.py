@@ -7,15 +7,17 @@ Presets (from the model's sidecar, :class:`cleartune.edge.model_meta.ModelMeta`)
 
 ``edge``  one inference per STFT frame.  The input of frame ``k`` is the window of the
           last ``K = context_frames`` frames ``k-K+1 .. k`` (newest last) of the noisy
-          features: ``rho / feature_max`` with the fixed dB range, shape ``(K, n_bins)``,
-          or ``(K, n_bins, 2)`` with ``theta`` (phase / pi) as a second channel for the
-          ``polar`` kind.  Frames before the start of the signal are silence
-          (``rho = feature_min``, ``theta = 0``).  The output ``(n_bins,)`` (or
-          ``(n_bins, 2)``) describes frame ``k``:
+          features with the fixed dB range, turned into the model's input by
+          :func:`cleartune.train.variants.model_inputs` (``rho / feature_max``,
+          ``(K, n_bins)``; two-channel kinds ``(K, n_bins, 2)``) -- the function training
+          uses.  Frames before the start of the signal are silence (``rho = feature_min``,
+          ``theta = 0``).  The output describes frame ``k`` and becomes a spectrum with
+          :func:`cleartune.train.variants.output_to_spectrum`:
 
           * ``mask``: ratio mask in [0, 1] multiplying the noisy complex spectrum;
           * ``magnitude``: clean ``rho / feature_max``, noisy phase;
-          * ``polar``: clean ``rho / feature_max`` and ``theta``.
+          * ``polar``: clean ``rho / feature_max`` and ``theta``;
+          * ``complex``: power-compressed clean real and imaginary parts.
 
 ``seed``  one inference per clip: ``features.to_seed_image`` of the per-clip scaled
           ``rho`` (and ``theta`` as a second channel), ``(n_bins, frames_per_clip, C)``;
@@ -33,7 +35,7 @@ from cleartune.edge import features as F
 from cleartune.edge.errors import DataError, ModelLoadError
 from cleartune.edge.model_meta import ModelMeta
 
-EDGE_KINDS = ("mask", "magnitude", "polar")
+EDGE_KINDS = ("mask", "magnitude", "polar", "complex")
 SEED_KINDS = ("magnitude", "polar", "seed-magnitude", "seed-polar")
 
 
@@ -62,7 +64,7 @@ def model_io(meta: ModelMeta) -> ModelIO:
         k = int(meta.context_frames)
         if k < 1:
             raise ModelLoadError(f"edge model sidecar has context_frames={k}; need >= 1")
-        c = 2 if kind == "polar" else 1
+        c = 2 if kind in ("polar", "complex") else 1
         ins = (k, p.n_bins) if c == 1 else (k, p.n_bins, 2)
         outs = (p.n_bins,) if c == 1 else (p.n_bins, 2)
         return ModelIO("edge", kind, k, c, ins, outs)
@@ -97,24 +99,15 @@ class ClipFeatures:
     db_range: F.DbRange
 
 
-def _scaled(spec: np.ndarray, *, params) -> tuple[np.ndarray, np.ndarray, F.DbRange]:
-    rho, theta, rng = F.polar_features(spec, params=params)
-    return rho / np.float32(params.feature_max), theta, rng
-
-
-def edge_windows(feat: np.ndarray, *, context_frames: int, pad: Sequence[float]) -> np.ndarray:
-    """``(n_frames, n_bins[, C])`` scaled features -> ``(n_frames, K, n_bins[, C])`` windows
-    of the last K frames (newest last), frames before the start filled with ``pad`` (one
-    value per channel).  Returns a read-only strided view (no copy)."""
+def edge_windows(feat: np.ndarray, *, context_frames: int, pad: float) -> np.ndarray:
+    """``(n_frames, n_bins)`` features -> ``(n_frames, K, n_bins)`` windows of the last K
+    frames (newest last), frames before the start filled with ``pad``.  Returns a
+    read-only strided view (no copy)."""
     k = int(context_frames)
-    head = np.empty((k - 1,) + feat.shape[1:], dtype=np.float32)
-    if feat.ndim == 2:
-        head[...] = pad[0]
-    else:
-        head[...] = np.asarray(pad, dtype=np.float32)
-    padded = np.concatenate([head, feat.astype(np.float32, copy=False)], axis=0)
-    win = np.lib.stride_tricks.sliding_window_view(padded, k, axis=0)       # (n, ..., K)
-    return np.moveaxis(win, -1, 1)                                          # (n, K, ...)
+    head = np.full((k - 1,) + feat.shape[1:], pad, dtype=np.float32)
+    padded = np.concatenate([head, np.asarray(feat, dtype=np.float32)], axis=0)
+    win = np.lib.stride_tricks.sliding_window_view(padded, k, axis=0)       # (n, n_bins, K)
+    return np.moveaxis(win, -1, 1)                                          # (n, K, n_bins)
 
 
 def clip_features(mix: np.ndarray, *, meta: ModelMeta, io: Optional[ModelIO] = None) -> ClipFeatures:
@@ -131,13 +124,15 @@ def clip_features(mix: np.ndarray, *, meta: ModelMeta, io: Optional[ModelIO] = N
     if len(mix) < p.hop:
         raise DataError(f"clip of {len(mix)} samples is shorter than one hop ({p.hop})")
     spec = F.stft(mix, params=p)
-    rho, theta, rng = _scaled(spec, params=p)
+    rho, theta, rng = F.polar_features(spec, params=p)
     if io.preset == "edge":
-        feat = rho if io.channels == 1 else np.stack([rho, theta], axis=-1)
-        silence = [p.feature_min / p.feature_max, 0.0]
-        inputs = edge_windows(feat, context_frames=io.context_frames, pad=silence[: io.channels])
+        from cleartune.train.variants import model_inputs
+
+        rho_w = edge_windows(rho, context_frames=io.context_frames, pad=p.feature_min)
+        theta_w = edge_windows(theta, context_frames=io.context_frames, pad=0.0)
+        inputs = model_inputs(rho_w, theta_w, variant=io.kind, params=p)
     else:
-        img = F.to_seed_image(rho * p.feature_max, params=p)
+        img = F.to_seed_image(rho, params=p)
         if io.channels == 2:
             img = np.concatenate([img, theta.T[..., None].astype(np.float32)], axis=-1)
         inputs = img[None]
@@ -167,13 +162,9 @@ def outputs_to_spectrum(outputs: np.ndarray, *, clip: ClipFeatures, meta: ModelM
     p = meta.signal_params
     spec = clip.spec
     if io.preset == "edge":
-        if io.kind == "mask":
-            return spec * outputs.astype(np.float64)
-        rho = outputs[..., 0] if io.channels == 2 else outputs
-        mag = F.rho_to_magnitude(np.clip(rho, -1.0, 1.0) * p.feature_max, params=p)
-        if io.kind == "polar":
-            return mag * np.exp(1j * np.pi * np.clip(outputs[..., 1], -1.0, 1.0).astype(np.float64))
-        return mag * np.exp(1j * np.angle(spec))
+        from cleartune.train.variants import output_to_spectrum
+
+        return output_to_spectrum(outputs, spec, variant=io.kind, params=p)
     img = outputs[0]
     rho = F.from_seed_image(np.clip(img[..., :1], -1.0, 1.0), params=p)
     mag = F.rho_to_magnitude(rho, params=p, db_range=clip.db_range)
