@@ -461,6 +461,15 @@ def remove_outputs(out: Path) -> None:
             (out / f).unlink()
 
 
+def _remove_stale_temporaries(out: Path) -> None:
+    """Temporary files left by a killed build (atomic writes are ``.NAME.*.tmp``)."""
+    for p in out.rglob(".*.tmp"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
 def _write_info(out: Path, info: dict[str, Any]) -> None:
     _atomic_text(out / ds.INFO_FILE, json.dumps(_jsonable(info), indent=2) + "\n")
 
@@ -553,6 +562,7 @@ def build_dataset(config: BuildConfig) -> BuildReport:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
     }
     _write_info(out, info)
+    _remove_stale_temporaries(out)
 
     skipped: list = []
     items, recs, unlabelled = collect_sources(config, skipped=skipped)

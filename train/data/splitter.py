@@ -65,11 +65,11 @@ def split_recording(
 def note_clip_start(onset: float, *, clip_samples: int, sample_rate: int, rng: np.random.Generator,
                     p_after: float = 0.75) -> int:
     """Where to start a clip around a pluck at sample ``onset``: with probability
-    ``p_after`` the pluck falls 0.05-0.6 s into the clip, otherwise the clip starts up to
-    0.5 s after the pluck (the tuner joins a ringing note)."""
+    ``p_after`` the pluck falls 0.05-0.6 s into the clip (at most half-way into it),
+    otherwise the clip starts up to 0.5 s after the pluck (the tuner joins a ringing note)."""
+    half = 0.5 * clip_samples / sample_rate
     if rng.random() < p_after:
-        pos = rng.uniform(0.05, 0.6)
+        pos = rng.uniform(min(0.05, half / 2), min(0.6, half))
     else:
-        pos = rng.uniform(-0.5, 0.05)
-    del clip_samples
+        pos = rng.uniform(-0.5, min(0.05, half / 2))
     return int(round(onset - pos * sample_rate))
