@@ -216,20 +216,59 @@ def tuner_available() -> bool:
         return False
 
 
+class _Replay:
+    """A stand-in for the streaming denoiser inside :class:`cleartune.edge.pipeline.Tuner`:
+    returns, hop by hop, audio denoised beforehand (already aligned: no latency)."""
+
+    latency_samples = 0
+    timing = (0.0, 0.0)
+
+    def __init__(self, audio: np.ndarray, *, hop: int):
+        self.audio = np.asarray(audio, np.float32)
+        self.hop = int(hop)
+        self.pos = 0
+        self._buf = np.zeros(self.hop, np.float32)
+
+    def reset(self) -> None:
+        self.pos = 0
+
+    def process_hop(self, _raw_hop: np.ndarray) -> np.ndarray:
+        seg = self.audio[self.pos:self.pos + self.hop]
+        self._buf[:] = 0.0
+        self._buf[: len(seg)] = seg
+        self.pos += self.hop
+        return self._buf
+
+    def describe(self) -> str:
+        return "offline-denoised audio (replayed)"
+
+
 def tuner_readings(raw: np.ndarray, denoised: Optional[np.ndarray], *, meta: ModelMeta) -> list:
-    """Run :class:`cleartune.edge.pitch.PitchTracker` hop by hop over aligned ``raw`` and
-    ``denoised`` signals (float, the model's sample rate); returns its readings."""
+    """The tuner's readings for a clip: ``raw`` (the noisy mix) and, if given, the
+    ``denoised`` signal aligned with it (float, the model's sample rate).
+
+    Goes through :class:`cleartune.edge.pipeline.Tuner` (sanitising, DC blocker, the
+    tracker with default settings, chromatic notes) when it is installed, the denoised
+    audio replayed in place of the streaming denoiser; else straight into
+    :class:`cleartune.edge.pitch.PitchTracker`, hop by hop."""
+    p = meta.signal_params
+    try:
+        from cleartune.edge.pipeline import Tuner, TunerConfig, analyze_samples
+    except ImportError:
+        Tuner = None
+    if Tuner is not None:
+        den = None if denoised is None else _Replay(denoised, hop=p.hop)
+        tuner = Tuner(TunerConfig(params=p, denoise=False), denoiser=den)
+        return analyze_samples(np.asarray(raw, np.float32), tuner)
     from cleartune.edge import pitch as P
 
-    p = meta.signal_params
-    kwargs: dict[str, Any] = {"sample_rate": p.sample_rate, "hop": p.hop}
-    tracker = P.PitchTracker(**kwargs)
+    tracker = P.PitchTracker(sample_rate=p.sample_rate, hop=p.hop)
     readings = []
     raw = np.asarray(raw, np.float32)
-    den = None if denoised is None else np.asarray(denoised, np.float32)
+    den_a = None if denoised is None else np.asarray(denoised, np.float32)
     for k in range(len(raw) // p.hop):
         s = slice(k * p.hop, (k + 1) * p.hop)
-        r = tracker.update(raw[s], None if den is None else den[s])
+        r = tracker.update(raw[s], None if den_a is None else den_a[s])
         if r is not None:
             readings.append(r)
     return readings
