@@ -49,6 +49,8 @@ OUTPUT_DIRS = ("mixes", "clean", "noise")
 DEFAULT_LEVEL_DB = (-35.0, -3.0)      # clean-clip peak [dBFS]
 P_GUITAR_REVERB = 0.25
 GUITAR_RT60_S = (0.2, 1.2)
+P_MIC_EQ = 0.5                        # random microphone/room colouration of guitar and noise
+MIC_PREROLL_S = 0.2                   # noise filtered from this long before its segment [s]
 P_PITCH_CLASS = 0.3                   # harmonic scene on the guitar's own pitch class, when one exists
 HARMONIC_TO_ENV_DB = (-10.0, 10.0)
 P_ENV_ONLY, P_HARMONIC_ONLY = 0.15, 0.15
@@ -82,6 +84,7 @@ class BuildConfig:
     holdout: bool = False
     p_guitar_reverb: float = P_GUITAR_REVERB
     p_pitch_class: float = P_PITCH_CLASS
+    p_mic_eq: float = P_MIC_EQ
     jobs: int = 1
     progress: bool = True
     command: str = ""
@@ -99,7 +102,7 @@ class BuildConfig:
             "harmonic_dir": str(self.harmonic_dir) if self.harmonic_dir else None,
             "environmental_dir": str(self.env_dir) if self.env_dir else None,
             "generate": gen, "holdout": self.holdout, "p_guitar_reverb": self.p_guitar_reverb,
-            "p_pitch_class": self.p_pitch_class,
+            "p_pitch_class": self.p_pitch_class, "p_mic_eq": self.p_mic_eq,
         })
 
 
@@ -245,7 +248,25 @@ def _init_worker(ctx: _Context) -> None:
     _CTX = ctx
 
 
-def _noise_segment(rng: np.random.Generator, ctx: _Context, rec: SourceRecord, n: int) -> tuple[np.ndarray, int]:
+def _noise_segment(rng: np.random.Generator, ctx: _Context, rec: SourceRecord, n: int,
+                   *, sos: Optional[np.ndarray] = None) -> tuple[np.ndarray, int]:
+    """A segment of ``n`` samples of a noise source at a random offset (redrawn if nearly
+    silent), filtered by ``sos`` (the mix's microphone colouration) with a pre-roll so the
+    filter has settled.  Returns ``(segment, offset)``."""
+    seg, off = _raw_noise_segment(rng, ctx, rec, n)
+    if sos is None:
+        return seg, off
+    import scipy.signal
+
+    from .splitter import clip_at
+
+    src = ctx.cache.get(rec.path)
+    pre = min(off, int(MIC_PREROLL_S * ctx.config.params.sample_rate))
+    longer = clip_at(src, off - pre, n + pre) if len(src) >= n else np.concatenate([np.zeros(pre), seg])
+    return scipy.signal.sosfilt(sos, longer)[pre:], off
+
+
+def _raw_noise_segment(rng: np.random.Generator, ctx: _Context, rec: SourceRecord, n: int) -> tuple[np.ndarray, int]:
     from .splitter import clip_at, rms_db
 
     src = ctx.cache.get(rec.path)
@@ -274,13 +295,15 @@ def _pick_harmonic(rng: np.random.Generator, ctx: _Context, pool: list[SourceRec
 
 def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
     """Build, write and return the metadata row of one mix (deterministic from the seed)."""
+    import scipy.signal
+
     from cleartune.edge.audio_io import write_wav
 
     from .detune import detune
     from .f0 import cents, midi_to_hz, note_name
     from .noisifier import mix_at_snr
     from .splitter import clip_at, note_clip_start
-    from .synth_noise import reverb
+    from .synth_noise import mic_filter, reverb
 
     cfg = ctx.config
     sr, n = cfg.params.sample_rate, cfg.params.clip_samples
@@ -309,6 +332,10 @@ def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
     if rec.reverb_s == 0 and rng.random() < cfg.p_guitar_reverb:
         rt60 = float(rng.uniform(*GUITAR_RT60_S))
         y = reverb(y, sr, rng, rt60_s=rt60, wet=float(rng.uniform(0.15, 0.5)))
+    mic_sos, mic_desc = (None, "")
+    if rng.random() < cfg.p_mic_eq:
+        mic_sos, mic_desc = mic_filter(sr, rng)
+        y = scipy.signal.sosfilt(mic_sos, y)
     onset_file = rec.onset_s * sr if rec.onset_s is not None else None
     if item.start is None:
         start_y = note_clip_start((onset_file - seg_start) * M / N, clip_samples=n, sample_rate=sr, rng=rng)
@@ -337,10 +364,10 @@ def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
             want_e, want_h = False, bool(pool["harmonic"])
         if want_h:
             harm_rec = _pick_harmonic(rng, ctx, pool["harmonic"], item.midi % 12)
-            harm, h_off = _noise_segment(rng, ctx, harm_rec, n)
+            harm, h_off = _noise_segment(rng, ctx, harm_rec, n, sos=mic_sos)
         if want_e:
             env_rec = pool["environmental"][int(rng.integers(0, len(pool["environmental"])))]
-            env, e_off = _noise_segment(rng, ctx, env_rec, n)
+            env, e_off = _noise_segment(rng, ctx, env_rec, n, sos=mic_sos)
         if harm is None and env is None:
             raise DataError("no noise sources for a noisy mix")
     h2e = float(rng.uniform(*HARMONIC_TO_ENV_DB))
@@ -358,7 +385,7 @@ def make_mix(spec: MixSpec, ctx: _Context) -> dict[str, Any]:
         "midi": item.midi, "note": note_name(item.midi), "f0_hz": f0, "f0_source": item.f0_source,
         "f0_spread_cents": rec.f0_spread_cents, "cents_off": final_off,
         "detune_cents": 1200.0 * math.log2(ratio), "detune_ratio": ratio, "velocity": rec.velocity,
-        "guitar_level_db": 20 * math.log10(float(np.max(np.abs(res.clean)))), "guitar_reverb_s": rt60,
+        "guitar_level_db": 20 * math.log10(float(np.max(np.abs(res.clean)))), "guitar_reverb_s": rt60, "mic_eq": mic_desc,
         "clip_start_s": clip_start_s, "onset_s": onset_clip,
         "harmonic_file": harm_rec.path if harm_rec else "", "harmonic_kind": harm_rec.kind if harm_rec else "",
         "harmonic_instrument": harm_rec.instrument if harm_rec else "",

@@ -34,7 +34,7 @@ COLUMNS: tuple[str, ...] = (
     "id", "split", "mix_path", "clean_path", "noise_path",
     "guitar_file", "guitar_recording", "instrument", "midi", "note", "f0_hz", "f0_source",
     "f0_spread_cents", "cents_off", "detune_cents", "detune_ratio", "velocity", "guitar_level_db", "guitar_reverb_s",
-    "clip_start_s", "onset_s",
+    "mic_eq", "clip_start_s", "onset_s",
     "harmonic_file", "harmonic_kind", "harmonic_instrument", "harmonic_offset", "harmonic_gain",
     "env_file", "env_kind", "env_offset", "env_gain",
     "snr_db", "snr_measured_db", "peak_gain", "mix_peak", "sample_rate", "clip_samples",

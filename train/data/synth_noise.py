@@ -176,3 +176,33 @@ def reverb(x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, rt60_s:
     r_in = np.sqrt(np.mean(x ** 2))
     r_out = np.sqrt(np.mean(out ** 2))
     return out * (r_in / r_out) if r_out > 0 else out
+
+
+def _peaking_sos(f0: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
+    """RBJ peaking-EQ biquad as one second-order section."""
+    a = 10 ** (gain_db / 40.0)
+    w0 = 2 * math.pi * f0 / sample_rate
+    alpha = math.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * a, -2 * math.cos(w0), 1 - alpha * a])
+    den = np.array([1 + alpha / a, -2 * math.cos(w0), 1 - alpha / a])
+    return np.concatenate([b / den[0], den / den[0]])[None, :]
+
+
+def mic_filter(sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A random microphone/room colouration: high-pass 30-150 Hz, sometimes a low-pass at
+    4-10 kHz, one or two peaking bands (+-6 dB, 150-5000 Hz).  Returns ``(sos, description)``."""
+    import scipy.signal
+
+    hp = float(rng.uniform(30, 150))
+    secs = [scipy.signal.butter(2, hp, btype="high", fs=sample_rate, output="sos")]
+    desc = [f"hp{hp:.0f}"]
+    if rng.random() < 0.5:
+        lp = float(rng.uniform(4000, min(10000, 0.45 * sample_rate)))
+        secs.append(scipy.signal.butter(2, lp, btype="low", fs=sample_rate, output="sos"))
+        desc.append(f"lp{lp:.0f}")
+    for _ in range(int(rng.integers(1, 3))):
+        f = float(np.exp(rng.uniform(np.log(150), np.log(5000))))
+        g = float(rng.uniform(-6, 6))
+        secs.append(_peaking_sos(f, g, float(rng.uniform(0.7, 2.5)), sample_rate))
+        desc.append(f"pk{f:.0f}:{g:+.1f}")
+    return np.concatenate(secs, axis=0), "/".join(desc)
