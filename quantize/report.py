@@ -11,13 +11,16 @@ What is measured (:func:`make_report`):
   a warm-up, over ``windows`` real feature windows of the dataset: median, p95, mean;
 * **size** (file bytes) and **MACs per window** (from the graph, :mod:`.tflite_info`);
 * **accuracy per input-SNR bucket**, both models applied to every frame of the test
-  clips the way the runtime does (:func:`cleartune.quantize.windows.denoise_offline`):
-  mean squared error of the scaled features (``rho / feature_max``) int8 vs float and each
-  vs clean, of the raw model outputs int8 vs float, SI-SDR [dB] of the denoised audio
-  against the clean guitar (and of the noisy mix), and -- when :mod:`cleartune.edge.pitch`
-  is installed -- the tuner on each denoised signal: note accuracy [%] of the readings
-  after the onset, median and p95 absolute cents error of the readings with the right
-  note, and the median |cents(int8) - cents(float)| of paired readings;
+  clips (:func:`cleartune.quantize.windows.denoise_offline`): mean squared error of the
+  scaled features (``rho / feature_max``) int8 vs float and each vs clean, and of the raw
+  model outputs int8 vs float; SI-SDR [dB] against the clean guitar (and of the noisy
+  mix) of the audio of the product path -- :class:`cleartune.edge.denoiser.StreamingDenoiser`
+  when it runs the model's kind (checked against the offline computation), else the
+  offline inverse; and -- when :mod:`cleartune.edge.pitch` is installed -- the tuner
+  (:class:`cleartune.edge.pipeline.Tuner` with the streaming denoiser, or the offline audio
+  replayed): note accuracy [%] of the readings after the onset, median and p95 absolute
+  cents error of the readings with the right note, and the median |cents(int8) -
+  cents(float)| of paired readings;
 * **targets** (pass/fail): SI-SDR drop <= 0.5 dB, note accuracy drop <= 1 point,
   median cents change <= 0.1 cent, int8 median latency <= float at 1 thread.
 """
@@ -243,35 +246,47 @@ class _Replay:
         return "offline-denoised audio (replayed)"
 
 
-def tuner_readings(raw: np.ndarray, denoised: Optional[np.ndarray], *, meta: ModelMeta) -> list:
-    """The tuner's readings for a clip: ``raw`` (the noisy mix) and, if given, the
-    ``denoised`` signal aligned with it (float, the model's sample rate).
+def tuner_readings(raw: np.ndarray, denoised: Optional[np.ndarray], *, meta: ModelMeta, tuner: Any = None) -> list:
+    """The tuner's readings for a clip ``raw`` (the noisy mix, float, the model's rate).
 
-    Goes through :class:`cleartune.edge.pipeline.Tuner` (sanitising, DC blocker, the
-    tracker with default settings, chromatic notes) when it is installed, the denoised
-    audio replayed in place of the streaming denoiser; else straight into
-    :class:`cleartune.edge.pitch.PitchTracker`, hop by hop."""
+    ``tuner``: a :class:`cleartune.edge.pipeline.Tuner` to run (e.g. one with a
+    streaming denoiser: the product path); else ``denoised`` (aligned with ``raw``, or
+    None) is replayed in place of the streaming denoiser through a default ``Tuner``
+    (sanitising, DC blocker, tracker defaults, chromatic notes), or, without
+    :mod:`cleartune.edge.pipeline`, fed straight into the ``PitchTracker`` hop by hop."""
     p = meta.signal_params
+    x = np.asarray(raw, np.float32)
     try:
         from cleartune.edge.pipeline import Tuner, TunerConfig, analyze_samples
     except ImportError:
         Tuner = None
     if Tuner is not None:
-        den = None if denoised is None else _Replay(denoised, hop=p.hop)
-        tuner = Tuner(TunerConfig(params=p, denoise=False), denoiser=den)
-        return analyze_samples(np.asarray(raw, np.float32), tuner)
+        if tuner is None:
+            den = None if denoised is None else _Replay(denoised, hop=p.hop)
+            tuner = Tuner(TunerConfig(params=p, denoise=False), denoiser=den)
+        return analyze_samples(x, tuner)
     from cleartune.edge import pitch as P
 
     tracker = P.PitchTracker(sample_rate=p.sample_rate, hop=p.hop)
     readings = []
-    raw = np.asarray(raw, np.float32)
     den_a = None if denoised is None else np.asarray(denoised, np.float32)
-    for k in range(len(raw) // p.hop):
+    for k in range(len(x) // p.hop):
         s = slice(k * p.hop, (k + 1) * p.hop)
-        r = tracker.update(raw[s], None if den_a is None else den_a[s])
+        r = tracker.update(x[s], None if den_a is None else den_a[s])
         if r is not None:
             readings.append(r)
     return readings
+
+
+def streaming_available(io: ModelIO) -> bool:
+    """True when :class:`cleartune.edge.denoiser.StreamingDenoiser` runs this kind of model."""
+    if io.preset != "edge":
+        return False
+    try:
+        from cleartune.edge.denoiser import STREAMING_KINDS
+    except ImportError:
+        return False
+    return io.kind in STREAMING_KINDS
 
 
 def score_readings(readings: Sequence, *, row: dict[str, Any]) -> dict[str, Any]:
@@ -351,7 +366,25 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
     log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     log(f"report: {len(rows)} clips of {d} ({split}), tuner {'on' if with_tuner else 'not installed'}")
 
+    p = meta.signal_params
     m_f, m_q = _model(flt.path, 1), _model(q.path, 1)
+    streaming = streaming_available(io)
+    denoisers: dict[str, Any] = {}
+    tuners: dict[str, Any] = {}
+    if streaming:
+        from cleartune.edge.denoiser import StreamingDenoiser
+
+        denoisers = {v.label: StreamingDenoiser(v.path, num_threads=1, params=p) for v in (flt, q)}
+        if with_tuner:
+            try:
+                from cleartune.edge.pipeline import Tuner, TunerConfig
+
+                tuners = {v.label: Tuner(TunerConfig(model=str(v.path), params=p, threads=1)) for v in (flt, q)}
+            except ImportError:
+                tuners = {}
+    path_desc = ("streaming: edge.denoiser.StreamingDenoiser" + (" + edge.pipeline.Tuner" if tuners else "")
+                 if streaming else "offline: model on every frame window, features.istft")
+    log(f"report: denoising path {path_desc}")
     per_clip: list[dict[str, Any]] = []
     clip_inputs: list[np.ndarray] = []
     tuner_raw: dict[str, dict[str, Any]] = {}
@@ -362,24 +395,32 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
         clip = res_f["clip"]
         if len(clip_inputs) < 64:
             clip_inputs.append(np.asarray(clip.inputs))
-        clean_spec = F.stft(clean, params=meta.signal_params)
+        audio = {"float": res_f["audio"], "int8": res_q["audio"]}
+        rec: dict[str, Any] = {"id": row.get("id"), "snr_db": snr_value(row), "bucket": snr_bucket(snr_value(row))}
+        if denoisers:
+            streamed = {lab: np.asarray(den.denoise(mix), np.float64) for lab, den in denoisers.items()}
+            # the offline inverse has no frames past the end: compare all but the last n_fft / 2 samples
+            body = slice(0, max(1, len(mix) - p.n_fft // 2))
+            rec["streaming_vs_offline_max_abs"] = max(float(np.max(np.abs(streamed[lab][body] - audio[lab][body])))
+                                                      for lab in streamed)
+            audio = streamed
+        clean_spec = F.stft(clean, params=p)
         fv_c = feature_view(clean_spec, meta=meta, db_range=clip.db_range)
         fv_f = feature_view(res_f["spec"], meta=meta, db_range=clip.db_range)
         fv_q = feature_view(res_q["spec"], meta=meta, db_range=clip.db_range)
         fv_n = feature_view(clip.spec, meta=meta, db_range=clip.db_range)
-        rec: dict[str, Any] = {
-            "id": row.get("id"), "snr_db": snr_value(row), "bucket": snr_bucket(snr_value(row)),
+        rec.update({
             "output_mse_int8_vs_float": mse(res_q["outputs"], res_f["outputs"]),
             "output_max_abs_int8_vs_float": float(np.max(np.abs(res_q["outputs"] - res_f["outputs"]))),
             "feature_mse_int8_vs_float": mse(fv_q, fv_f), "feature_mse_float_vs_clean": mse(fv_f, fv_c),
             "feature_mse_int8_vs_clean": mse(fv_q, fv_c), "feature_mse_noisy_vs_clean": mse(fv_n, fv_c),
-            "si_sdr_noisy_db": None if snr_value(row) == math.inf else si_sdr(clean, mix), "si_sdr_float_db": si_sdr(clean, res_f["audio"]),
-            "si_sdr_int8_db": si_sdr(clean, res_q["audio"]),
-        }
+            "si_sdr_noisy_db": None if snr_value(row) == math.inf else si_sdr(clean, mix),
+            "si_sdr_float_db": si_sdr(clean, audio["float"]), "si_sdr_int8_db": si_sdr(clean, audio["int8"]),
+        })
         if with_tuner:
-            sc = {}
-            for lab, den in (("noisy", None), ("float", res_f["audio"]), ("int8", res_q["audio"])):
-                sc[lab] = score_readings(tuner_readings(mix, den, meta=meta), row=row)
+            sc = {"noisy": score_readings(tuner_readings(mix, None, meta=meta), row=row)}
+            for lab in ("float", "int8"):
+                sc[lab] = score_readings(tuner_readings(mix, audio[lab], meta=meta, tuner=tuners.get(lab)), row=row)
             tuner_raw[str(row.get("id"))] = sc
             for lab in ("noisy", "float", "int8"):
                 rec[f"tuner_{lab}_readings"] = sc[lab]["n"]
@@ -405,6 +446,7 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
                   "signal_params": meta.signal_params.to_dict(),
                   "hop_ms": 1000.0 * meta.signal_params.hop / meta.signal_params.sample_rate},
         "data": {"dir": str(d), "split": split, "clips": len(rows), "seed": seed},
+        "denoising_path": path_desc,
         "latency": {"windows": int(lat_windows.shape[0]), "threads": threads, "interleaved": True,
                     "includes": "input quantization, invoke, output dequantization", "results": latency},
         "accuracy": {"buckets": buckets["buckets"], "overall": buckets["overall"], "tuner": with_tuner,
@@ -427,6 +469,8 @@ def _summarise(recs: list[dict[str, Any]], tuner: Optional[list[dict[str, Any]]]
               "si_sdr_int8_db"):
         s[k] = _mean(r[k] for r in recs)
     s["output_max_abs_int8_vs_float"] = max((r["output_max_abs_int8_vs_float"] for r in recs), default=None)
+    if any("streaming_vs_offline_max_abs" in r for r in recs):
+        s["streaming_vs_offline_max_abs"] = max(r.get("streaming_vs_offline_max_abs", 0.0) for r in recs)
     s["si_sdr_drop_db"] = _mean(r["si_sdr_float_db"] - r["si_sdr_int8_db"] for r in recs)
     if tuner is not None:
         for lab in ("noisy", "float", "int8"):
@@ -510,7 +554,9 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
     m = report["model"]
     L += [f"Model: preset `{m['preset']}`, kind `{m['kind']}`, context {m['context_frames']} frames, "
           f"hop {m['hop_ms']:.2f} ms.  Data: `{report['data']['dir']}` split `{report['data']['split']}`, "
-          f"{report['data']['clips']} clips.", ""]
+          f"{report['data']['clips']} clips.", "", f"Denoising path: {report['denoising_path']}"
+          + (f" (max |streaming - offline| {report['accuracy']['overall']['streaming_vs_offline_max_abs']:.2e})"
+             if "streaming_vs_offline_max_abs" in report["accuracy"]["overall"] else "") + ".", ""]
     L += ["## Targets", "", "| target | value | threshold | status |", "|---|---|---|---|"]
     for t in report["targets"]:
         note = f" ({t['note']})" if t.get("note") else ""

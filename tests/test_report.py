@@ -75,6 +75,8 @@ def test_report_writes_every_field_without_tensorflow(report_run):
     assert ov["feature_mse_int8_vs_float"] < 0.01 * ov["feature_mse_float_vs_clean"]
     assert abs(ov["si_sdr_drop_db"]) < 0.5
     assert rep["accuracy"]["buckets"]["clean"]["si_sdr_noisy_db"] is None  # mix == clean: not meaningful
+    if rep["denoising_path"].startswith("streaming"):   # the product path equals the offline computation
+        assert ov["streaming_vs_offline_max_abs"] < 1e-5
     # the tuner section exists exactly when the tracker is installed
     assert rep["accuracy"]["tuner"] == R.tuner_available()
     if rep["accuracy"]["tuner"]:
