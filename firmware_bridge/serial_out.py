@@ -46,6 +46,21 @@ def open_serial(port: str, *, baudrate: int, write_timeout: float) -> Any:
     return serial.serial_for_url(port, baudrate=baudrate, write_timeout=write_timeout, timeout=0)
 
 
+def check_port_spec(port: str) -> None:
+    """Reject a ``scheme://`` URL pyserial has no handler for (a typo would otherwise be
+    retried forever); device paths are not checked: an adapter may be plugged in later."""
+    if "://" not in port:
+        return
+    scheme = port.split("://", 1)[0].lower()
+    import importlib
+
+    try:
+        importlib.import_module(f"serial.urlhandler.protocol_{scheme}")
+    except ImportError:
+        raise SerialOutputError(f"serial port {port!r}: pyserial has no '{scheme}://' handler "
+                                "(use a device path like /dev/ttyUSB0 or loop://, socket://, rfc2217://)") from None
+
+
 def _serial_errors() -> tuple[type[BaseException], ...]:
     try:
         import serial
@@ -106,11 +121,12 @@ class SerialSink(BaseSink):
         self._factory = serial_factory or open_serial
         self._errors = _serial_errors()
         self._timeout_exc = _timeout_error()
-        if serial_factory is None:  # fail early and clearly if pyserial is missing
+        if serial_factory is None:  # fail early and clearly: pyserial missing, unknown URL scheme
             try:
                 import serial  # noqa: F401
             except ImportError:  # pragma: no cover
                 raise SerialOutputError("the serial output needs pyserial (pip install 'cleartune[edge]')") from None
+            check_port_spec(port)
 
         self._queue: collections.deque[bytes] = collections.deque(maxlen=int(queue_size))
         self._cond = threading.Condition()

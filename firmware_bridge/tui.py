@@ -111,10 +111,11 @@ def _stream_is_utf8(stream: TextIO) -> bool:
 
 class TuiSink(BaseSink):
     """Terminal view sink.  ``stream`` defaults to stdout; ``tty`` forces the mode (default:
-    ``stream.isatty()``); ``clock`` (monotonic seconds) is injectable for tests."""
+    ``stream.isatty()``); ``width`` [chars] of the needle track (default: 41, less in a
+    narrow terminal); ``fps`` redraw limit; ``clock`` (monotonic seconds) for tests."""
 
     def __init__(self, *, stream: Optional[TextIO] = None, in_tune_cents: float = DEFAULT_IN_TUNE_CENTS,
-                 fps: float = 20.0, width: int = DEFAULT_WIDTH, tty: Optional[bool] = None,
+                 fps: float = 20.0, width: Optional[int] = None, tty: Optional[bool] = None,
                  color: Optional[bool] = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self._stream = stream
@@ -124,6 +125,11 @@ class TuiSink(BaseSink):
         self.ascii_only = not _stream_is_utf8(s)
         self.in_tune_cents = float(in_tune_cents)
         self.min_interval = 1.0 / float(fps)
+        if width is None:  # fit a narrow terminal: the header needs about 41 columns anyway
+            import shutil
+
+            cols = shutil.get_terminal_size((DEFAULT_WIDTH + 1, 24)).columns if self.tty else DEFAULT_WIDTH + 1
+            width = max(11, min(DEFAULT_WIDTH, cols - 1))
         self.width = int(width)
         self._clock = clock
         self._phase = 0.0

@@ -5,7 +5,6 @@ the toolchain supports it); every valid frame must decode to the same fields as 
 garbage must never crash it and it must resynchronise exactly like the Python decoder."""
 from __future__ import annotations
 
-import math
 import random
 import shutil
 import subprocess

@@ -315,3 +315,10 @@ def test_bad_wire_format():
 
     with pytest.raises(SerialOutputError, match="wire"):
         SerialSink("loop://", wire="morse")
+
+
+def test_unknown_url_scheme_fails_early():
+    from cleartune.firmware_bridge.errors import SerialOutputError
+
+    with pytest.raises(SerialOutputError, match="no 'lopp://' handler"):
+        make_output("serial:lopp://", RunConfig())
