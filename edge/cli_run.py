@@ -171,8 +171,9 @@ def _restore_signals(old: dict) -> None:
 
 
 def run(args: argparse.Namespace, *, stop_event: Optional[threading.Event] = None,
-        pyaudio_module: Any = None, stdin: Any = None) -> int:
-    """Run the loop.  ``stop_event``, ``pyaudio_module`` and ``stdin`` are for tests."""
+        pyaudio_module: Any = None, stdin: Any = None, clock: Any = None) -> int:
+    """Run the loop.  ``stop_event``, ``pyaudio_module``, ``stdin`` and ``clock`` (the
+    microphone's time base) are for tests."""
     from .pipeline import Stats, Tuner, TunerConfig, resolve_mode, run_stream
     from .sources import RateLimitedWarner, open_source
 
@@ -202,7 +203,8 @@ def run(args: argparse.Namespace, *, stop_event: Optional[threading.Event] = Non
         source = open_source(cfg.input, sample_rate=tcfg.params.sample_rate, realtime=bool(cfg.realtime),
                              stdin=stdin if stdin is not None else (sys.stdin.buffer if cfg.input == "-" else None),
                              stdin_format=args.stdin_format, stdin_rate=stdin_rate,
-                             stdin_channels=args.stdin_channels, pyaudio_module=pyaudio_module, warn=warner)
+                             stdin_channels=args.stdin_channels, pyaudio_module=pyaudio_module, warn=warner,
+                             **({"clock": clock} if clock is not None else {}))
         if args.verbose:
             print(f"cleartune run: input {source.name} at {source.input_rate} Hz -> {source.sample_rate} Hz",
                   file=err, flush=True)

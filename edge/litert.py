@@ -5,9 +5,12 @@ dequantize int8 tensors with the model's own scales, into preallocated buffers.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -19,6 +22,28 @@ BACKENDS: Sequence[tuple[str, str, str]] = (
     ("tflite_runtime.interpreter", "Interpreter", "tflite-runtime"),
     ("tensorflow.lite", "Interpreter", "tf.lite"),
 )
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the block, to hide C libraries' chatter
+    (TFLite delegate notices, ALSA probing).  Python exceptions are unaffected; does
+    nothing where fd 2 cannot be duplicated."""
+    saved = None
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def interpreter_class(prefer: Optional[str] = None):
@@ -44,8 +69,9 @@ def make_interpreter(model_path: str | Path, *, num_threads: int = 1, prefer: Op
         raise ModelLoadError(f"{p}: model file not found")
     cls, name = interpreter_class(prefer)
     try:
-        interp = cls(model_path=str(p), num_threads=int(num_threads))
-        interp.allocate_tensors()
+        with quiet_stderr():  # the runtime prints "INFO: Created ... XNNPACK delegate" on fd 2
+            interp = cls(model_path=str(p), num_threads=int(num_threads))
+            interp.allocate_tensors()
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelLoadError(f"{p}: not a valid TFLite model ({first})") from None

@@ -133,7 +133,7 @@ class Stats:
         if hop_ms is not None:
             lines.append(f"(one hop of audio is {hop_ms:.2f} ms; stft/denoise/pitch are per hop)")
         for k, v in self.counters.items():
-            lines.append(f"{k}: {v:g}" if isinstance(v, float) else f"{k}: {v}")
+            lines.append(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
         return "\n".join(lines)
 
 
@@ -377,13 +377,13 @@ def run_stream(source: Source, tuner: Tuner, sink: Any, *, stop_event: Optional[
         res.overruns = int(getattr(source, "overruns", 0))
         res.input_errors = int(getattr(source, "errors", 0))
         res.nonfinite_samples = tuner.nonfinite_samples - prev_nonfinite
-        if stats is not None:
-            stats.counters.update({
-                "audio_s": round(res.seconds, 3), "wall_s": round(res.wall_s, 3),
-                "real_time_factor": round(res.wall_s / res.seconds, 4) if res.seconds > 0 else 0.0,
-                "readings": res.readings, "overruns": res.overruns, "input_errors": res.input_errors,
-                "nonfinite_samples": res.nonfinite_samples,
-            })
+        if stats is not None:  # totals over every run that used these stats
+            c = stats.counters
+            for key, v in (("audio_s", res.seconds), ("wall_s", res.wall_s), ("readings", res.readings),
+                           ("overruns", res.overruns), ("input_errors", res.input_errors),
+                           ("nonfinite_samples", res.nonfinite_samples)):
+                c[key] = c.get(key, 0) + v
+            c["real_time_factor"] = c["wall_s"] / c["audio_s"] if c["audio_s"] > 0 else 0.0
     return res
 
 

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Optional
 import numpy as np
 
 from .errors import AudioInputError
+from .litert import quiet_stderr
 from .params import EDGE
 
 #: PortAudio's ``paInputOverflowed`` error code (pyaudio raises ``IOError(-9981, ...)``).
@@ -349,7 +350,8 @@ class MicSource(Source):
         self._pa_mod = pyaudio_module
         self._warn = warn or RateLimitedWarner()
         self._clock, self._sleep = clock, sleep
-        self._pa = pyaudio_module.PyAudio()
+        with quiet_stderr():  # ALSA/JACK print pages of probing noise to fd 2 while PortAudio starts
+            self._pa = pyaudio_module.PyAudio()
         self._stream = None
         try:
             info = self._find_device(device)
@@ -626,14 +628,16 @@ def parse_mic_spec(spec: str) -> tuple[bool, Optional[str]]:
 def open_source(spec: str, *, sample_rate: int = EDGE.sample_rate, block: int = DEFAULT_BLOCK,
                 realtime: bool = False, stdin: Optional[BinaryIO] = None, stdin_format: str = "s16le",
                 stdin_rate: Optional[int] = None, stdin_channels: int = 1, pyaudio_module: Any = None,
-                warn: Optional[Callable[[str, str], None]] = None) -> Source:
+                warn: Optional[Callable[[str, str], None]] = None,
+                clock: Callable[[], float] = time.monotonic) -> Source:
     """Open a ``--input`` spec: ``mic`` / ``mic:DEVICE`` (index or name substring), ``-``
     (raw PCM on stdin: ``stdin_format``, ``stdin_rate`` [Hz, default ``sample_rate``],
     ``stdin_channels``) or a file path.  A file that does not exist and looks like
-    neither raises :class:`AudioInputError`."""
+    neither raises :class:`AudioInputError`.  ``pyaudio_module`` and ``clock`` (the
+    microphone's time base [s]) are for tests."""
     is_mic, device = parse_mic_spec(spec)
     if is_mic:
-        return MicSource(device, sample_rate=sample_rate, pyaudio_module=pyaudio_module, warn=warn)
+        return MicSource(device, sample_rate=sample_rate, pyaudio_module=pyaudio_module, warn=warn, clock=clock)
     if spec == "-":
         return StdinSource(stdin, fmt=stdin_format, rate=stdin_rate or sample_rate, channels=stdin_channels,
                            sample_rate=sample_rate, block=block)
