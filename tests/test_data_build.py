@@ -127,6 +127,12 @@ def test_build_is_deterministic_from_the_seed(tiny, tmp_path):
     assert (again / "metadata.csv").read_text() == (out / "metadata.csv").read_text()
     for rel in ("mixes/m00000.wav", "clean/m00003.wav", "noise/m00009.wav"):
         assert (again / rel).read_bytes() == (out / rel).read_bytes()
+    # worker processes give the same result
+    par = tmp_path / "par"
+    shutil.copytree(out / "sources", par / "sources")
+    build_dataset(tiny_config(par, jobs=2))
+    assert (par / "metadata.csv").read_text() == (out / "metadata.csv").read_text()
+    assert (par / "mixes/m00004.wav").read_bytes() == (out / "mixes/m00004.wav").read_bytes()
     # another seed, another dataset (reusing the rendered sources to stay fast)
     other = tmp_path / "other"
     shutil.copytree(out / "sources", other / "sources")
