@@ -537,6 +537,8 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _fmt(v, nd=3) -> str:
     if v is None:
         return "-"
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f"{int(v):,}"
     if isinstance(v, float):
         if math.isnan(v):
             return "-"
@@ -572,6 +574,11 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
     for key, r in lat["results"].items():
         L.append(f"| {r['label']} | {r['threads']} | {_fmt(r['median_ms'])} | {_fmt(r['p95_ms'])} | "
                  f"{_fmt(r['mean_ms'])} | {_fmt(r['min_ms'])} |")
+    cores = report["provenance"].get("cpu_count") or 0
+    over = [t for t in lat["threads"] if cores and t > cores]
+    if over:
+        L += ["", f"Note: {over} thread(s) exceed the {cores} cores of this machine; those timings show "
+                  "oversubscription, not the device's multi-core speed."]
     acc = report["accuracy"]
     L += ["", "## Accuracy by input SNR", "",
           "Feature MSE on `rho / feature_max` ([-1, 1]); SI-SDR of the denoised audio against the clean guitar.", "",

@@ -300,3 +300,22 @@ def test_keras_shape_must_match_sidecar(tmp_path):
     with pytest.raises(ModelLoadError, match="does not match its sidecar"):
         load_keras(k)
     assert issubclass(ModelLoadError, CleartuneError)
+
+
+@pytest.mark.tf
+def test_per_layer_debug_analysis(edge_set, tmp_path):
+    from cleartune.quantize.debug import IDEAL_RMSE_PER_SCALE, analyze_layers
+
+    md, js = analyze_layers(edge_set["keras"], calib_dir=edge_set["data"], out_dir=tmp_path, name="tiny",
+                            calib_windows=100, debug_windows=16, quiet=True)
+    doc = json.loads(js.read_text())
+    layers = doc["layers"]
+    assert doc["windows"] == 16 and len(layers) >= 4
+    assert {"CONV_2D", "LOGISTIC"} <= {r["op_name"] for r in layers}
+    conv = [r for r in layers if r["op_name"] == "CONV_2D"]
+    # a well-calibrated conv loses about one uniform rounding step: rmse/scale near 1/sqrt(12)
+    assert all(0.05 < r["rmse_per_scale"] < 1.0 for r in conv)
+    assert abs(np.median([r["rmse_per_scale"] for r in conv]) - IDEAL_RMSE_PER_SCALE) < 0.15
+    ranked = [r["rmse_per_scale"] for r in layers if r["rmse_per_scale"] is not None]
+    assert ranked == sorted(ranked, reverse=True)
+    assert "rmse/scale" in md.read_text()
