@@ -335,12 +335,22 @@ def quantize_model(model_path: str | Path, *, calib_dir: str | Path, out_dir: st
     return [by[v] for v in variants]
 
 
+def _io_record(actual: dict, keras_side: dict) -> dict:
+    """The converted tensor's shape/dtype/scale/zero point, plus the Keras sidecar's
+    description of what it means (when recorded)."""
+    rec = dict(actual)
+    if isinstance(keras_side, dict) and keras_side.get("meaning"):
+        rec["meaning"] = keras_side["meaning"]
+    return rec
+
+
 def _write_sidecar(path: Path, *, meta: ModelMeta, variant: str, info, params_count: int, calib: Calibration,
                    calib_dir, src: Path, created: str, command: str, check: dict, tf_version: str) -> Path:
     # MACs of the graph itself (identical across variants: same layers)
     m = ModelMeta(
         preset=meta.preset, kind=meta.kind, signal_params=meta.signal_params, context_frames=meta.context_frames,
-        model_version=meta.model_version, dtype=variant, input=dict(info.input), output=dict(info.output),
+        model_version=meta.model_version, dtype=variant, input=_io_record(info.input, meta.input),
+        output=_io_record(info.output, meta.output),
         macs_per_inference=int(info.macs), params=params_count, metrics={}, created=created, command=command,
         extra={
             "source": {"file": src.name, "sha256": sha256_file(src), "model_version": meta.model_version,
