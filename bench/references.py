@@ -1,0 +1,299 @@
+"""Reference pitch trackers and the note-accuracy evaluation that compares them with ours.
+
+* :func:`pyin_track`: librosa's probabilistic YIN (imported lazily), fmin/fmax spanning the
+  guitar (60-1400 Hz).
+* :func:`harmonic_sum_track`: a plain long-window harmonic-sum spectral tracker -- the
+  strong reference: Hann window of ``window`` samples ending at each hop, magnitude
+  spectrum, for each f0 on a 10-cent grid the sum of the magnitudes at its first
+  partials (weights 1/k), argmax, parabolic refinement; unvoiced below a level gate.
+* :func:`ours_track`: our streaming :class:`~cleartune.edge.pitch.PitchTracker` run over
+  a signal, as ``(times, f0)`` arrays.
+* :func:`evaluate` / :func:`evaluate_items`: note accuracy (right note name), median /
+  p95 absolute cents error (on readings with the right note), octave errors and voiced
+  fraction for a list of ``(audio, true f0, onset)`` items, per tracker.
+
+Every tracker here returns ``(t, f0)``: ``t`` float64 ``(n,)`` seconds (the time of the
+newest sample a value depends on, or the frame centre for pyin), ``f0`` float64 ``(n,)``
+Hz with ``nan`` where the tracker says "no note".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from cleartune.edge.notes import hz_to_midi
+from cleartune.edge.params import EDGE
+
+#: Guitar range used by the references [Hz].
+GUITAR_FMIN = 60.0
+GUITAR_FMAX = 1400.0
+
+Track = Tuple[np.ndarray, np.ndarray]
+Tracker = Callable[[np.ndarray], Track]
+
+
+# -- references ---------------------------------------------------------------------------
+def pyin_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
+               fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX, frame_length: int = 2048) -> Track:
+    """librosa.pyin f0 per hop (``nan`` when unvoiced); frames centred on ``k * hop``."""
+    import librosa  # lazy: heavy, and only a benchmark dependency
+
+    x = np.asarray(x, dtype=np.float32).ravel()
+    f0, voiced, _ = librosa.pyin(x, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame_length,
+                                 hop_length=hop, center=True)
+    f0 = np.where(voiced, f0, np.nan).astype(np.float64)
+    t = np.arange(len(f0)) * hop / sample_rate
+    return t, f0
+
+
+def harmonic_sum_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
+                       window: int = 8192, fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX,
+                       n_partials: int = 8, grid_cents: float = 10.0, gate_dbfs: float = -60.0,
+                       every: int = 1) -> Track:
+    """A plain long-window harmonic-sum tracker (causal: the frame ends at each hop).
+
+    For every ``every``-th hop: Hann window of ``window`` samples ending at that hop,
+    magnitude spectrum (zero-padded x2), salience ``sum_k |X(k f0)| / k`` for k = 1..
+    ``n_partials`` on a ``grid_cents`` grid from ``fmin`` to ``fmax`` (linear interpolation
+    between bins), argmax with parabolic refinement.  Frames whose RMS is below
+    ``gate_dbfs`` are unvoiced (``nan``)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    n_fft = 2 * window
+    win = np.hanning(window)
+    n_grid = int(1200 * math.log2(fmax / fmin) / grid_cents) + 1
+    grid = fmin * 2.0 ** (np.arange(n_grid) * grid_cents / 1200)
+    k = np.arange(1, n_partials + 1)
+    pos = grid[:, None] * k[None, :] * n_fft / sample_rate
+    valid = pos < n_fft // 2 - 1
+    pos = np.where(valid, pos, 0.0)
+    i0 = np.floor(pos).astype(int)
+    frac = pos - i0
+    wk = np.where(valid, 1.0 / k[None, :], 0.0)
+    padded = np.concatenate([np.zeros(window), x])
+    hops = np.arange(every, len(x) // hop + 1, every)
+    t = hops * hop / sample_rate
+    f0 = np.full(len(hops), np.nan)
+    chunk = 64
+    for c0 in range(0, len(hops), chunk):
+        hh = hops[c0:c0 + chunk]
+        idx = (hh * hop)[:, None] + np.arange(window)[None, :]     # frame ends at hh*hop (in padded coords)
+        frames = padded[idx]
+        rms_db = 10 * np.log10(np.mean(frames[:, -hop * 4:] ** 2, axis=1) + 1e-20)
+        mag = np.abs(np.fft.rfft(frames * win, n=n_fft, axis=1))
+        sal = np.sum(wk[None] * (mag[:, i0] * (1 - frac)[None] + mag[:, i0 + 1] * frac[None]), axis=2)
+        best = np.argmax(sal, axis=1)
+        for r, b in enumerate(best):
+            if rms_db[r] < gate_dbfs:
+                continue
+            d = 0.0
+            if 0 < b < n_grid - 1:
+                a_, b_, c_ = sal[r, b - 1], sal[r, b], sal[r, b + 1]
+                den = a_ - 2 * b_ + c_
+                if den < 0:
+                    d = float(np.clip(0.5 * (a_ - c_) / den, -0.5, 0.5))
+            f0[c0 + r] = fmin * 2.0 ** ((b + d) * grid_cents / 1200)
+    return t, f0
+
+
+def ours_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
+               denoised: Optional[np.ndarray] = None, params=None) -> Track:
+    """Our streaming tracker over ``x`` as ``(t, f0)`` (``nan`` where no note is shown)."""
+    from cleartune.edge.pitch import PitchParams, track
+
+    readings = track(x, sample_rate=sample_rate, hop=hop, params=params or PitchParams(), denoised=denoised)
+    t = np.array([r.t for r in readings])
+    f0 = np.array([r.f0_hz if r.f0_hz is not None else np.nan for r in readings], dtype=np.float64)
+    return t, f0
+
+
+# -- evaluation ---------------------------------------------------------------------------
+@dataclass
+class Item:
+    """One evaluation signal: mono ``audio`` float ``(n,)``, the true first-partial
+    frequency ``f0_hz`` and the time the note starts ``onset_s`` [s]."""
+
+    audio: np.ndarray
+    f0_hz: float
+    onset_s: float = 0.0
+    name: str = ""
+    denoised: Optional[np.ndarray] = None
+
+
+@dataclass
+class Scores:
+    """Scores of one tracker over a set of items (readings pooled).
+
+    note_accuracy   fraction of scored readings naming the right note (no note = wrong)
+    voiced          fraction of scored readings with a note
+    wrong_note      fraction of scored readings naming a wrong note
+    octave_errors   fraction of scored readings an octave (or more) off, same pitch class
+    median_cents, p95_cents  absolute error [cents] over readings with the right note
+    n               number of scored readings
+    """
+
+    note_accuracy: float
+    voiced: float
+    wrong_note: float
+    octave_errors: float
+    median_cents: float
+    p95_cents: float
+    n: int
+    per_item_accuracy: List[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = {k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else v)
+             for k, v in self.__dict__.items() if k != "per_item_accuracy"}
+        return d
+
+
+def _note_of(f: np.ndarray, a4: float) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = 69 + 12 * np.log2(f / a4)
+    return np.where(np.isfinite(m), np.floor(m + 0.5), np.nan)
+
+
+def score_track(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = 0.2,
+                until_s: Optional[float] = None, a4: float = 440.0):
+    """Per-reading outcomes of one track against the truth: arrays over readings with
+    ``onset_s + settle_s <= t (<= until_s)``: (right, voiced, octave, cents_error)."""
+    t = np.asarray(t, dtype=np.float64)
+    f0 = np.asarray(f0, dtype=np.float64)
+    sel = t >= onset_s + settle_s
+    if until_s is not None:
+        sel &= t <= until_s
+    f = f0[sel]
+    true_note = float(np.floor(hz_to_midi(true_f0, a4=a4) + 0.5))
+    notes = _note_of(f, a4)
+    voiced = np.isfinite(f)
+    right = voiced & (notes == true_note)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = 1200 * np.log2(f / true_f0)
+    octs = np.round(c / 1200)
+    octave = voiced & (octs != 0) & (np.abs(c - 1200 * octs) < 50)
+    return right, voiced, octave, np.where(right, c, np.nan)
+
+
+def evaluate(items: Sequence[Item], trackers: Mapping[str, Tracker], *, settle_s: float = 0.2,
+             until_s: Optional[float] = None, a4: float = 440.0, progress: bool = False) -> Dict[str, Scores]:
+    """Run every tracker on every item and pool the readings from ``onset + settle_s``
+    (to ``until_s``, default the end) into :class:`Scores` per tracker.
+
+    ``trackers`` maps a name to ``fn(item) -> (t, f0)`` -- use :func:`tracker_fns` for the
+    standard three (ours, harmonic_sum, pyin)."""
+    acc: Dict[str, dict] = {name: dict(right=[], voiced=[], octave=[], cents=[], per=[]) for name in trackers}
+    for i, it in enumerate(items):
+        if progress:
+            print(f"\r  item {i + 1}/{len(items)}", end="", flush=True)
+        for name, fn in trackers.items():
+            t, f0 = fn(it)
+            r, v, o, c = score_track(t, f0, true_f0=it.f0_hz, onset_s=it.onset_s, settle_s=settle_s,
+                                     until_s=until_s, a4=a4)
+            a = acc[name]
+            a["right"].append(r)
+            a["voiced"].append(v)
+            a["octave"].append(o)
+            a["cents"].append(c)
+            a["per"].append(float(np.mean(r)) if len(r) else float("nan"))
+    if progress:
+        print()
+    out: Dict[str, Scores] = {}
+    for name, a in acc.items():
+        right = np.concatenate(a["right"]) if a["right"] else np.zeros(0, bool)
+        voiced = np.concatenate(a["voiced"]) if a["voiced"] else np.zeros(0, bool)
+        octave = np.concatenate(a["octave"]) if a["octave"] else np.zeros(0, bool)
+        cents = np.concatenate(a["cents"]) if a["cents"] else np.zeros(0)
+        ce = np.abs(cents[np.isfinite(cents)])
+        n = len(right)
+        out[name] = Scores(
+            note_accuracy=float(np.mean(right)) if n else float("nan"),
+            voiced=float(np.mean(voiced)) if n else float("nan"),
+            wrong_note=float(np.mean(voiced & ~right)) if n else float("nan"),
+            octave_errors=float(np.mean(octave)) if n else float("nan"),
+            median_cents=float(np.median(ce)) if len(ce) else float("nan"),
+            p95_cents=float(np.percentile(ce, 95)) if len(ce) else float("nan"),
+            n=n, per_item_accuracy=a["per"])
+    return out
+
+
+def tracker_fns(*, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop, names: Iterable[str] = ("ours", "harmonic_sum", "pyin"),
+                reading_every: int = 4, use_denoised: bool = False) -> Dict[str, Callable[[Item], Track]]:
+    """The standard trackers as ``fn(item) -> (t, f0)``.  The references are sampled every
+    ``reading_every`` hops (the tuner's reading rate) so all are scored on the same times."""
+    fns: Dict[str, Callable[[Item], Track]] = {}
+    for name in names:
+        if name == "ours":
+            fns[name] = lambda it: ours_track(it.audio, sample_rate=sample_rate, hop=hop,
+                                              denoised=it.denoised if use_denoised else None)
+        elif name == "harmonic_sum":
+            fns[name] = lambda it: harmonic_sum_track(it.audio, sample_rate=sample_rate, hop=hop, every=reading_every)
+        elif name == "pyin":
+            def _p(it: Item) -> Track:
+                t, f = pyin_track(it.audio, sample_rate=sample_rate, hop=hop)
+                return t[::reading_every], f[::reading_every]
+            fns[name] = _p
+        else:
+            raise ValueError(f"unknown tracker {name!r}: choose ours, harmonic_sum, pyin")
+    return fns
+
+
+def format_table(scores: Mapping[str, Scores], *, title: str = "") -> str:
+    """A markdown table of :class:`Scores` per tracker."""
+    lines = []
+    if title:
+        lines.append(f"**{title}**\n")
+    lines.append("| tracker | note acc | voiced | wrong note | octave err | median cents | p95 cents | readings |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for name, s in scores.items():
+        lines.append(f"| {name} | {s.note_accuracy:.3f} | {s.voiced:.3f} | {s.wrong_note:.3f} | {s.octave_errors:.3f} "
+                     f"| {s.median_cents:.3f} | {s.p95_cents:.3f} | {s.n} |")
+    return "\n".join(lines)
+
+
+# -- synthetic evaluation set -------------------------------------------------------------
+NOISE_KINDS = ("orchestra", "speech", "babble", "pink", "white")
+
+
+def make_noise(kind: str, duration: float, *, sample_rate: int = EDGE.sample_rate, seed=0) -> np.ndarray:
+    """One of :data:`NOISE_KINDS` from :mod:`cleartune.edge.synth`."""
+    from cleartune.edge import synth
+
+    if kind == "orchestra":
+        return synth.orchestra_like(duration, sample_rate=sample_rate, seed=seed)
+    if kind == "speech":
+        return synth.speech_like(duration, sample_rate=sample_rate, seed=seed)
+    if kind == "babble":
+        return synth.babble(duration, sample_rate=sample_rate, seed=seed)
+    if kind == "pink":
+        return synth.pink_noise(duration, sample_rate=sample_rate, seed=seed)
+    if kind == "white":
+        return synth.white_noise(duration, sample_rate=sample_rate, seed=seed)
+    raise ValueError(f"unknown noise kind {kind!r}: choose one of {', '.join(NOISE_KINDS)}")
+
+
+def synthetic_items(*, snr_db: float, n: int = 24, kinds: Sequence[str] = ("orchestra", "speech", "babble", "pink"),
+                    duration: float = 3.0, sample_rate: int = EDGE.sample_rate, seed: int = 0,
+                    midi_range: Tuple[int, int] = (40, 88)) -> List[Item]:
+    """``n`` guitar-like notes (random note in ``midi_range``, detuned +-50 cents, random
+    inharmonicity, brightness, pluck position, onset 0.2-0.8 s) mixed with the noise
+    kinds in turn at ``snr_db`` (power over the whole clip)."""
+    from cleartune.edge import synth
+
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(n):
+        midi = int(rng.integers(midi_range[0], midi_range[1] + 1))
+        cents = float(rng.uniform(-50, 50))
+        onset = float(rng.uniform(0.2, 0.8))
+        tone = synth.plucked_string(synth.detuned_hz(midi, cents), sample_rate=sample_rate, duration=duration,
+                                    inharmonicity=float(10 ** rng.uniform(-5, -3.7)),
+                                    brightness=float(rng.uniform(0.3, 1.2)),
+                                    pluck_position=float(rng.uniform(0.08, 0.3)), onset_s=onset,
+                                    seed=int(rng.integers(2 ** 31)))
+        kind = kinds[i % len(kinds)]
+        noise = make_noise(kind, duration, sample_rate=sample_rate, seed=int(rng.integers(2 ** 31)))
+        mix = synth.mix_at_snr(tone.audio, noise, snr_db)
+        items.append(Item(mix, tone.f1_hz, onset, name=f"{kind}-{i}"))
+    return items

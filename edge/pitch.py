@@ -1,0 +1,870 @@
+"""The pitch tracker: note and cents from a stream of audio hops.
+
+:class:`PitchTracker` is fed exactly ``hop`` new samples per call (``update``) and returns a
+:class:`~cleartune.edge.reading.Reading` every ``PitchParams.reading_hops`` calls (21.5
+readings per second with hop 256 at 22050 Hz).  Between readings a call only copies the
+hop into a ring buffer; all analysis happens on reading hops.
+
+How a reading is made (frequencies in Hz, windows in samples, levels in dB):
+
+1. **Spectrum.**  The last ``W`` samples (Hann window, zero-padded to ``n_fft``) of the
+   *decision* signal (the denoised one when given, else the raw one).  ``W`` grows with the
+   age of the current note (93 -> 186 -> 372 ms at 22050 Hz) so a fresh pluck is seen fast
+   and a sustained note sharply.  A noise floor per frequency (a low percentile in blocks
+   of bins) turns the spectrum into "dB above the floor", clipped (log compression).
+2. **Candidates.**  Subharmonic summation over a log-spaced f0 grid (``grid_cents``):
+   each candidate adds (dB above floor - ``missing_penalty_db``) at its first partials, so
+   partials that should be there but are missing count against it (this rejects the
+   octave below), and a candidate explaining only every other partial loses to the true
+   f0 (the octave above) even when the fundamental itself is weak.  Sub-multiples of the
+   winner that explain nearly as much are preferred (weak fundamentals).
+3. **Note lock.**  A candidate is locked once it wins ``confirm_readings`` readings in a
+   row (fewer right after an onset) and stays locked while it remains present; a rival
+   must beat it clearly for several readings to take over (sooner after an onset).
+4. **Precise estimate** of the candidate: each partial ``k`` is located near
+   ``k f1 sqrt((1+B k^2)/(1+B))`` and its frequency measured from the phase advance of its
+   FFT bins between two frames a known lag apart (a phase vocoder; unbiased for a decaying
+   sinusoid).  Both frames lie after the note's onset, so frame length and lag grow with
+   the note's age.  The model ``(f_k / k)^2 = a + b k^2`` is fitted by weighted least
+   squares (weights from each partial's SNR, outliers dropped): the first partial is
+   ``f1 = sqrt(a + b)``, the inharmonicity ``B = b / a``.  With a denoised signal the
+   estimate is made on both signals and the one with the smaller uncertainty is kept.
+5. **Averaging.**  Successive estimates of a sustained note are averaged (inverse variance,
+   up to ``max_average_s``); the average restarts when the pitch moves (several sigma for
+   two readings: the peg is being turned), when the frame grows, or on a new note.
+6. **Display.**  A note is shown only when the candidate is locked, salient and its pitch
+   steady (speech and vibrato glide; noise has no consistent partials).  The name has
+   hysteresis (``hysteresis_cents``) so it does not flicker on a boundary.
+
+Only numpy and scipy; per hop just a copy into the ring buffer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+import scipy.fft
+import scipy.ndimage
+
+from .notes import CENTS_PER_OCTAVE, NoteMapper
+from .params import EDGE
+from .reading import Reading
+
+#: cents per unit of natural log of a frequency ratio (1200 / ln 2).
+_CENTS_PER_LN = CENTS_PER_OCTAVE / math.log(2.0)
+_TINY = 1e-20
+#: mean of exponentially distributed noise power over its 20th percentile [dB]
+#: (10*log10(1 / -ln(0.8))): converts the percentile floor into a mean noise level.
+_P20_TO_MEAN_DB = 6.51
+
+
+@dataclass(frozen=True)
+class PitchParams:
+    """Tracker settings.  Times in seconds, frequencies in Hz, levels in dB."""
+
+    # range and cadence
+    fmin: float = 60.0                     # lowest first partial (below drop-C's C2 = 65.4 Hz)
+    fmax: float = 1400.0                   # highest first partial (E6 = 1318.5 Hz)
+    reading_hops: int = 4                  # a reading every this many hops (21.5/s at 256 @ 22050)
+    # analysis frames, rounded to powers of two of samples
+    windows_s: Tuple[float, ...] = (0.046, 0.093, 0.186, 0.372)   # frame lengths by note age
+    n_fft_s: float = 0.372                 # zero-padded FFT length (>= the longest frame)
+    onset_margin_s: float = 0.008          # frames start this long after an onset (pick noise)
+    # candidate salience
+    grid_cents: float = 10.0               # f0 grid spacing
+    salience_band_hz: float = 1500.0       # partials summed per candidate: those below this ...
+    min_salience_partials: int = 3         # ... but at least this many
+    max_salience_partials: int = 12        # ... and at most this many
+    max_partial_hz: float = 5000.0         # partials above this are ignored
+    clip_db: float = 30.0                  # dB above the noise are clipped here (log compression)
+    dynamic_range_db: float = 60.0         # the floor is at most this far below the strongest peak
+    noise_margin_db: float = 3.0           # "above floor" means this far above the mean noise
+    missing_penalty_db: float = 4.0        # subtracted per expected partial (missing ones cost)
+    submultiple_ratio: float = 0.85        # f/2, f/3 win if their salience is >= this x the winner's
+    prior_inharmonicity: float = 4e-5      # B assumed before it is measured
+    max_inharmonicity: float = 1e-3
+    # precise estimate
+    n_precise_partials: int = 24
+    min_partial_snr_db: float = 6.0        # a partial must stand this far above the mean noise
+    search_cents: float = 25.0             # partial search half-width around a coarse guess
+    track_cents: float = 6.0               # ... around a prediction from measured partials
+    # decisions
+    silence_dbfs: float = -70.0            # RMS below this is silence
+    min_salience: float = 25.0             # least salience (sum of dB above floor) for a note
+    min_partials: int = 2                  # least partials measured for a note
+    n_candidates: int = 3                  # salience peaks considered per reading
+    candidate_spacing_cents: float = 60.0  # ... at least this far apart
+    candidate_salience: float = 0.5        # ... with at least this x min_salience
+    match_cents: float = 40.0              # a peak this close to a track continues it
+    max_tracks: int = 4                    # note hypotheses followed at once
+    confirm_readings: int = 3              # precise estimates before a track can be shown
+    onset_confirm_readings: int = 2        # ... for a track that started at an onset
+    challenge_readings: int = 10           # a fresh pluck may take over for this many readings ...
+    switch_db: float = 3.0                 # ... if its partials are this much stronger
+    onset_bonus_db: float = 3.0            # score bonus of a freshly plucked track
+    release_readings: int = 3              # readings without the note before it is dropped
+    onset_flux_db: float = 4.0             # mean positive band-energy jump that marks an onset
+    steady_cents: float = 15.0             # consecutive estimates within this -> steady
+    # averaging and display
+    max_average_s: float = 1.5
+    change_sigma: float = 5.0
+    change_min_cents: float = 1.0
+    hysteresis_cents: float = 6.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fmin < self.fmax:
+            raise ValueError(f"need 0 < fmin < fmax, got {self.fmin}, {self.fmax}")
+        if self.reading_hops < 1:
+            raise ValueError("reading_hops must be >= 1")
+        if not self.windows_s or any(w <= 0 for w in self.windows_s):
+            raise ValueError("windows_s must be positive")
+        if self.n_fft_s < max(self.windows_s) * 0.99:
+            raise ValueError("n_fft_s must be at least the longest window")
+
+
+def _pow2(n: float) -> int:
+    return int(2 ** max(4, round(math.log2(max(n, 16)))))
+
+
+def _princarg(p: np.ndarray) -> np.ndarray:
+    return (p + np.pi) % (2 * np.pi) - np.pi
+
+
+def _cents(f: float, ref: float) -> float:
+    return _CENTS_PER_LN * math.log(f / ref)
+
+
+class _Ring:
+    """Last ``n`` samples, stored twice so the newest ``m <= n`` are one contiguous view."""
+
+    def __init__(self, n: int, hop: int) -> None:
+        self.n, self.hop = n, hop
+        self.buf = np.zeros(2 * n, dtype=np.float64)
+        self.pos = 0
+
+    def reset(self) -> None:
+        self.buf.fill(0.0)
+        self.pos = 0
+
+    def push(self, x: np.ndarray) -> None:
+        p = self.pos
+        self.buf[p:p + self.hop] = x
+        self.buf[p + self.n:p + self.n + self.hop] = x
+        self.pos = (p + self.hop) % self.n
+
+    def last(self, m: int, *, lag: int = 0) -> np.ndarray:
+        """The ``m`` samples ending ``lag`` samples before the newest (a view)."""
+        end = self.pos + self.n - lag
+        return self.buf[end - m:end]
+
+
+@dataclass
+class _Precise:
+    f1: float           # first partial [Hz]
+    sigma: float        # its standard uncertainty [Hz]
+    B: float            # inharmonicity (fitted, or the prior when not fitted)
+    B_fitted: bool
+    n: int              # partials used
+    n_expected: int     # partials looked for
+    energy_db: float    # power of the measured partials [dB re full-scale sine]
+    cfg: Tuple[int, int]  # (frame, lag) [samples]
+
+
+@dataclass
+class _Spec:
+    """A spectrum with what the analysis needs of it."""
+
+    X: np.ndarray       # complex (n_bins,), dBFS-normalised
+    mag: np.ndarray     # |X| up to the analysis band
+    pdb: np.ndarray     # 20 log10 |X| [dB]
+    noise_db: np.ndarray  # mean noise level per bin [dB]
+
+
+class _Track:
+    """A pitched source followed from reading to reading (a note hypothesis)."""
+
+    def __init__(self, f: float, *, born: int, start: int, onset_born: bool) -> None:
+        self.f = f                        # current frequency: precise f1 once measured [Hz]
+        self.born = born                  # reading index it appeared at
+        self.start = start                # absolute sample its note began (frames start after)
+        self.onset_born = onset_born      # appeared right after an onset (a pluck)
+        self.misses = 0                   # consecutive readings without a precise estimate
+        self.n_est = 0                    # precise estimates so far
+        self.recent: List[float] = []     # latest precise f1 estimates
+        self.energy_db = -math.inf
+        self.frac = 0.0                   # partials found / looked for
+        self.n = 0
+        self.sal = -math.inf
+        self.B_hist: List[float] = []
+        self.hist_f: List[float] = []     # averaging of the shown note
+        self.hist_v: List[float] = []
+        self.hist_cfg: Optional[Tuple[int, int]] = None
+        self.dev_n = 0
+        self.mean_f = f
+        self.mean_sigma = math.inf
+        self.unsteady = 0                 # consecutive unsteady readings
+
+    def B_prior(self, default: float) -> Tuple[float, bool]:
+        if len(self.B_hist) >= 3:
+            return float(np.median(self.B_hist)), True
+        return default, False
+
+    def jump_cents(self) -> float:
+        """Change between the last two precise estimates [cents] (inf if fewer)."""
+        if len(self.recent) < 2:
+            return math.inf
+        return abs(_cents(self.recent[-1], self.recent[-2]))
+
+
+class PitchTracker:
+    """Streaming pitch tracker; see the module docstring.
+
+    sample_rate  [Hz]; hop: samples per ``update`` call; params: :class:`PitchParams`;
+    notes: the :class:`~cleartune.edge.notes.NoteMapper` naming the readings."""
+
+    def __init__(self, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
+                 params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None) -> None:
+        if sample_rate <= 0 or hop <= 0:
+            raise ValueError("sample_rate and hop must be positive")
+        self.sr = int(sample_rate)
+        self.hop = int(hop)
+        self.p = params
+        self.notes = notes if notes is not None else NoteMapper()
+        p = params
+        if p.fmax >= 0.45 * self.sr:
+            raise ValueError(f"fmax={p.fmax} Hz is too high for sample_rate {self.sr}")
+        self.windows = tuple(sorted({_pow2(w * self.sr) for w in p.windows_s}))
+        self.n_fft = max(_pow2(p.n_fft_s * self.sr), self.windows[-1])
+        self.lag = p.reading_hops * self.hop                  # samples between readings
+        # precise-estimate configurations (frame, lag), best first; lag <= frame / 2
+        cfgs = []
+        for w in sorted(self.windows, reverse=True):
+            for lag in (self.lag, self.hop):
+                if lag <= w // 2 and (w, lag) not in cfgs:
+                    cfgs.append((w, lag))
+        self._cfgs = tuple(cfgs)
+        ring = self.windows[-1] + self.lag
+        ring = int(math.ceil(ring / self.hop)) * self.hop
+        self._raw = _Ring(ring, self.hop)
+        self._den = _Ring(ring, self.hop)
+        self._hann = {w: np.hanning(w + 2)[1:-1] for w in self.windows}   # symmetric, no zero ends
+        self._norm = {w: 2.0 / float(np.sum(self._hann[w])) for w in self.windows}
+        self.bin_hz = self.sr / self.n_fft
+        self._band_hi = min(int(p.max_partial_hz / self.bin_hz) + 2, self.n_fft // 2)
+        self._margin = int(round(p.onset_margin_s * self.sr))
+        self._n_hist = max(1, int(round(p.max_average_s * self.sr / self.lag)))
+        self._build_salience_tables()
+        self._blk = max(8, _pow2(64.0 / self.bin_hz))   # noise-floor blocks of ~64-100 Hz
+        self._n_blk = (self._band_hi + 1 + self._blk - 1) // self._blk
+        self._build_onset_bands()
+        self._hop_e = np.zeros(64)                      # energies of the last hops (onset timing)
+        self.reset()
+
+    # -- precomputed tables ----------------------------------------------------------------
+    def _build_salience_tables(self) -> None:
+        """Grid of candidate f0s; for each, the FFT bins of its partials and, per frame
+        length, which max-filter radius covers the position tolerance (grid spacing plus
+        inharmonicity, less the reach of the frame's main lobe)."""
+        p = self.p
+        n_grid = int(math.floor(CENTS_PER_OCTAVE * math.log2(p.fmax / p.fmin) / p.grid_cents)) + 1
+        self.grid = p.fmin * 2.0 ** (np.arange(n_grid) * p.grid_cents / CENTS_PER_OCTAVE)
+        k = np.arange(1, p.max_salience_partials + 1, dtype=np.float64)
+        B0 = p.prior_inharmonicity
+        fk = self.grid[:, None] * k[None, :] * np.sqrt(1 + B0 * k ** 2)[None, :]
+        n_k = np.clip(np.floor(p.salience_band_hz / self.grid), p.min_salience_partials, p.max_salience_partials)
+        valid = (fk <= min(p.max_partial_hz, 0.45 * self.sr)) & (k[None, :] <= n_k[:, None])
+        tol_cents = p.grid_cents / 2 + 2.0 + _CENTS_PER_LN * 0.5 * B0 * k ** 2
+        tol_bins = fk * (tol_cents[None, :] / _CENTS_PER_LN) / self.bin_hz
+        self._radii = (0, 1, 2, 4, 8, 16)
+        radii = np.array(self._radii)
+        self._sal_sel = {}
+        for w in self.windows:
+            reach = self.n_fft / w                      # a peak stays near its top over +-1 frame bin
+            need = np.maximum(tol_bins - reach, 0.0)
+            self._sal_sel[w] = np.minimum(np.searchsorted(radii, need), len(radii) - 1)
+        idx = np.rint(fk / self.bin_hz).astype(np.int64)
+        idx[~valid] = self._band_hi                      # points at a zero
+        self._sal_idx = idx
+        w = np.where(fk <= 1500.0, 1.0, np.clip(1.0 - 0.5 * (fk - 1500.0) / 3500.0, 0.5, 1.0))
+        self._sal_w = np.where(valid, w, 0.0)
+        self._sal_k = np.broadcast_to(k, fk.shape)
+
+    def _build_onset_bands(self) -> None:
+        w = self.windows[0] * 2 if len(self.windows) > 1 else self.windows[0]
+        w = min(w, self.windows[-1])
+        self._on_w = w
+        self._on_hann = np.hanning(w + 2)[1:-1]
+        edges = np.geomspace(70.0, min(5000.0, 0.45 * self.sr), 25)
+        self._on_edges = np.unique(np.clip(np.rint(edges / (self.sr / w)).astype(int), 1, w // 2))
+
+    # -- state -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything (a new stream)."""
+        self._raw.reset()
+        self._den.reset()
+        self._hop_e.fill(0.0)
+        self._n_hops = 0
+        self._have_den = False
+        self._reading_idx = 0
+        self._prev: dict = {}                 # (signal, frame) -> spectrum X of the last reading
+        self._band_hist: List[np.ndarray] = []
+        self._onset_sample: Optional[int] = None   # absolute sample of the last onset
+        self._onset_reading = -10 ** 9
+        self._tracks: List[_Track] = []
+        self._shown: Optional[_Track] = None
+        self._shown_midi: Optional[int] = None
+
+    # -- streaming API ---------------------------------------------------------------------
+    def update(self, raw_hop: np.ndarray, denoised_hop: Optional[np.ndarray] = None) -> Optional[Reading]:
+        """Feed one hop (``hop`` samples, float, full scale 1.0) of raw audio and, when a
+        denoiser runs, the time-aligned denoised hop (give it always or never).  Returns a
+        :class:`Reading` every ``reading_hops`` calls, else None.  Raises ``ValueError``
+        for a wrong length."""
+        raw_hop = np.asarray(raw_hop)
+        if raw_hop.shape != (self.hop,):
+            raise ValueError(f"update expects {self.hop} samples, got shape {raw_hop.shape}")
+        self._raw.push(raw_hop)
+        dec = raw_hop
+        if denoised_hop is not None:
+            denoised_hop = np.asarray(denoised_hop)
+            if denoised_hop.shape != (self.hop,):
+                raise ValueError(f"denoised hop must have {self.hop} samples, got shape {denoised_hop.shape}")
+            self._den.push(denoised_hop)
+            self._have_den = True
+            dec = denoised_hop
+        elif self._have_den:
+            self._den.push(raw_hop)
+        self._hop_e[self._n_hops % len(self._hop_e)] = float(np.dot(dec, dec))
+        self._n_hops += 1
+        if self._n_hops % self.p.reading_hops:
+            return None
+        return self._reading()
+
+    @property
+    def t(self) -> float:
+        """Seconds from the start of the input to the newest sample."""
+        return self._n_hops * self.hop / self.sr
+
+    @property
+    def n_samples(self) -> int:
+        """Samples fed so far."""
+        return self._n_hops * self.hop
+
+    # -- spectra ---------------------------------------------------------------------------
+    def _fft(self, ring: _Ring, W: int, *, lag: int = 0) -> np.ndarray:
+        x = ring.last(W, lag=lag) * self._hann[W]
+        return scipy.fft.rfft(x, n=self.n_fft) * self._norm[W]
+
+    def _spec(self, which: str, W: int, cache: dict) -> _Spec:
+        key = (which, W)
+        if key not in cache:
+            X = self._fft(self._den if which == "den" else self._raw, W)
+            mag = np.abs(X[: self._band_hi + 1])
+            pdb = 20.0 * np.log10(mag + 1e-12)
+            cache[key] = _Spec(X, mag, pdb, self._noise_db(pdb))
+        return cache[key]
+
+    def _lagged(self, which: str, W: int, lag: int, cache: dict) -> np.ndarray:
+        """Spectrum of the frame ``lag`` samples before the newest (the previous reading's
+        when it used the same frame)."""
+        key = (which, W, lag)
+        if key not in cache:
+            prev = self._prev.get((which, W))
+            if lag == self.lag and prev is not None:
+                cache[key] = prev
+            else:
+                cache[key] = self._fft(self._den if which == "den" else self._raw, W, lag=lag)
+        return cache[key]
+
+    def _noise_db(self, pdb: np.ndarray) -> np.ndarray:
+        """Mean noise level [dB] per bin: 20th percentile of blocks of bins, smoothed, and
+        at least ``dynamic_range_db`` below the strongest bin."""
+        nb, blk = self._n_blk, self._blk
+        seg = np.empty(nb * blk)
+        m = len(pdb)
+        seg[:m] = pdb
+        seg[m:] = pdb[-1]
+        q = np.partition(seg.reshape(nb, blk), blk // 5, axis=1)[:, blk // 5]
+        if nb >= 3:  # median of three neighbouring blocks
+            a, b, c = np.concatenate([q[:1], q[:-1]]), q, np.concatenate([q[1:], q[-1:]])
+            q = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+        centres = (np.arange(nb) + 0.5) * blk
+        noise = np.interp(np.arange(m), centres, q) + _P20_TO_MEAN_DB
+        # nothing more than dynamic_range_db below the strongest peak counts (clean
+        # signals would otherwise show window sidelobes as partials)
+        return np.maximum(noise, float(np.max(pdb)) - self.p.dynamic_range_db)
+
+    # -- the reading ---------------------------------------------------------------------------
+    def _reading(self) -> Reading:
+        p = self.p
+        t = self.t
+        self._reading_idx += 1
+        dec = "den" if self._have_den else "raw"
+        onset = self._detect_onset(self._den if self._have_den else self._raw)
+        level = float(np.mean(self._raw.last(self.lag) ** 2))
+        if self._have_den:
+            level = max(level, float(np.mean(self._den.last(self.lag) ** 2)))
+        if 10 * math.log10(level + _TINY) < p.silence_dbfs:
+            self._tracks, self._shown, self._shown_midi = [], None, None
+            self._prev = {}
+            return Reading.silent(t, 0.0)
+
+        cache: dict = {}
+        W = self._decision_window()
+        S = self._spec(dec, W, cache)
+        C = np.clip(S.pdb - (S.noise_db + p.noise_margin_db), 0.0, p.clip_db)
+        sal = self._salience(C, W)
+        cands = self._candidates(sal)
+        self._update_tracks(cands, sal, W, cache)
+        shown = self._choose()
+        est_shown = None
+        if shown is not None and shown.misses == 0:
+            est_shown = shown.last_est
+            if self._have_den:   # the precise estimate may be better on the raw signal
+                raw_est = self._estimate(shown, "raw", cache)
+                if raw_est is not None and raw_est.n >= p.min_partials and raw_est.sigma < est_shown.sigma:
+                    est_shown = raw_est
+            self._average(shown, est_shown)
+        self._prev = {(k[0], k[1]): v.X for k, v in cache.items() if len(k) == 2}
+
+        best_sal = float(np.max(sal)) if len(sal) else -math.inf
+        if shown is None:
+            return Reading.silent(t, min(0.5, self._conf(best_sal, 0, None, None)))
+        conf = self._conf(shown.sal, shown.n, shown.mean_sigma, shown.mean_f)
+        if shown.misses:
+            conf *= 0.5
+        m = self.notes.map(shown.mean_f, prefer=self._shown_midi, hysteresis_cents=p.hysteresis_cents)
+        self._shown_midi = m.midi
+        return Reading(t=t, note=m.note, cents=m.cents, f0_hz=shown.mean_f, confidence=conf, midi=m.midi,
+                       target_hz=m.target_hz)
+
+    # -- onsets and windows ---------------------------------------------------------------------
+    def _decision_window(self) -> int:
+        """Frame length for the candidate spectrum: grows with the age of the shown note
+        (or of the last onset) so a new pluck is seen quickly."""
+        if self._shown is not None:
+            age = self.n_samples - self._shown.start
+        elif self._onset_sample is not None:
+            age = self.n_samples - self._onset_sample
+        else:
+            age = 10 ** 9
+        W = self.windows[1] if len(self.windows) > 1 else self.windows[0]
+        for w in self.windows:
+            if w <= age + self.lag:
+                W = max(W, w)
+        return W
+
+    def _detect_onset(self, ring: _Ring) -> bool:
+        """A jump of band energies relative to the last two readings; sets the onset sample
+        (the hop with the largest energy rise among the last frame's hops)."""
+        w = self._on_w
+        x = ring.last(w) * self._on_hann
+        P = np.abs(scipy.fft.rfft(x)) ** 2
+        cs = np.concatenate([[0.0], np.cumsum(P)])
+        e = self._on_edges
+        band = 10 * np.log10(np.maximum((cs[e[1:]] - cs[e[:-1]]) / np.maximum(e[1:] - e[:-1], 1), 1e-14))
+        hist = self._band_hist
+        onset = False
+        if len(hist) >= 2:
+            ref = np.maximum(hist[-1], hist[-2])
+            flux = float(np.mean(np.clip(band - ref, 0.0, 30.0)))
+            onset = flux > self.p.onset_flux_db and self._reading_idx - self._onset_reading > 1
+        hist.append(band)
+        del hist[:-2]
+        if onset:
+            self._onset_reading = self._reading_idx
+            self._onset_sample = self._locate_onset(w)
+        return onset
+
+    def _locate_onset(self, span: int) -> int:
+        """Absolute sample of the largest hop-energy rise within the last ``span`` samples."""
+        n = len(self._hop_e)
+        h = min(n - 3, span // self.hop + 1, self._n_hops - 2)
+        if h < 1:
+            return self.n_samples - span
+        idx = (self._n_hops - 1 - np.arange(h + 2)) % n          # newest first
+        e = 10 * np.log10(self._hop_e[idx] + 1e-14)
+        rise = e[:h] - np.maximum(e[1:h + 1], e[2:h + 2])          # hop i vs the two before it
+        i = int(np.argmax(rise))
+        return self.n_samples - (i + 1) * self.hop
+
+    # -- candidates ----------------------------------------------------------------------------
+    def _salience(self, C: np.ndarray, W: int) -> np.ndarray:
+        """Salience per grid f0: sum over its partials of (dB above floor, max over a
+        tolerance neighbourhood) minus the missing-partial penalty.  Keeps the per-partial
+        values (``self._sal_vals``, (n_grid, n_partials)) for the octave checks."""
+        Cz = np.zeros(self._band_hi + 1)
+        Cz[: self._band_hi] = C[: self._band_hi]
+        stack = np.stack([Cz if r == 0 else scipy.ndimage.maximum_filter1d(Cz, 2 * r + 1, mode="constant")
+                          for r in self._radii])
+        stack[:, -1] = 0.0
+        vals = stack[self._sal_sel[W], self._sal_idx]
+        self._sal_vals = vals
+        return np.sum(self._sal_w * (vals - self.p.missing_penalty_db), axis=1)
+
+    def _grid_pos(self, f: float) -> float:
+        return CENTS_PER_OCTAVE * math.log2(f / self.p.fmin) / self.p.grid_cents
+
+    def _salience_at(self, sal: np.ndarray, f: float) -> float:
+        i = int(round(self._grid_pos(f)))
+        lo, hi = max(0, i - 2), min(len(sal), i + 3)
+        if lo >= hi:
+            return -math.inf
+        return float(np.max(sal[lo:hi]))
+
+    def _candidates(self, sal: np.ndarray) -> List[Tuple[float, float]]:
+        """Up to ``n_candidates`` salience peaks (f0 [Hz], salience), strongest first, each
+        moved to a sub-multiple that explains nearly as much and has its own partials
+        between the peak's (a weak fundamental puts the peak an octave or twelfth up)."""
+        p = self.p
+        work = sal.copy()
+        out: List[Tuple[float, float]] = []
+        guard = int(round(p.candidate_spacing_cents / p.grid_cents))
+        floor = p.candidate_salience * p.min_salience
+        for _ in range(p.n_candidates):
+            i = int(np.argmax(work))
+            s = float(work[i])
+            if not s >= floor:
+                break
+            d = 0.0
+            if 0 < i < len(sal) - 1:
+                a, b, c = sal[i - 1], sal[i], sal[i + 1]
+                den = a - 2 * b + c
+                if den < 0:
+                    d = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+            f = float(p.fmin * 2.0 ** ((i + d) * p.grid_cents / CENTS_PER_OCTAVE))
+            work[max(0, i - guard):i + guard + 1] = -np.inf
+            for div in (2, 3):
+                fs = f / div
+                if fs < p.fmin:
+                    continue
+                j = int(round(self._grid_pos(fs)))
+                ss = self._salience_at(sal, fs)
+                if ss < p.submultiple_ratio * s:
+                    continue
+                vals, valid, kk = self._sal_vals[j], self._sal_w[j] > 0, self._sal_k[j]
+                own = valid & (kk % div != 0)
+                shared = valid & (kk % div == 0)
+                if own.any() and shared.any() and np.mean(vals[own]) >= 0.4 * np.mean(vals[shared]) \
+                        and np.mean(vals[own]) > p.missing_penalty_db:
+                    f, s = fs, ss
+                    work[max(0, j - guard):j + guard + 1] = -np.inf
+                    break
+            if all(abs(_cents(f, g)) > p.candidate_spacing_cents for g, _ in out):
+                out.append((f, s))
+        return out
+
+    # -- tracks ------------------------------------------------------------------------------
+    def _update_tracks(self, cands: List[Tuple[float, float]], sal: np.ndarray, W: int, cache: dict) -> None:
+        p = self.p
+        idx = self._reading_idx
+        fresh = idx - self._onset_reading <= p.onset_confirm_readings
+        for f, s in cands:
+            near = [tr for tr in self._tracks if abs(_cents(f, tr.f)) < p.match_cents]
+            if near:
+                continue
+            if fresh and self._onset_sample is not None:
+                start, ob = self._onset_sample, True
+            else:   # unknown start: it was present in the frame that found it
+                start, ob = self.n_samples - W // 2, False
+            self._tracks.append(_Track(f, born=idx, start=start, onset_born=ob))
+        dec = "den" if self._have_den else "raw"
+        for tr in self._tracks:
+            est = self._estimate(tr, dec, cache)
+            tr.sal = self._salience_at(sal, tr.f)
+            if est is None or est.n < p.min_partials:
+                tr.misses += 1
+                tr.last_est = None
+                continue
+            tr.misses = 0
+            tr.last_est = est
+            tr.n_est += 1
+            tr.f = est.f1
+            tr.recent.append(est.f1)
+            del tr.recent[:-4]
+            tr.energy_db = est.energy_db
+            tr.n = est.n
+            tr.frac = est.n / max(est.n_expected, 1)
+            tr.unsteady = tr.unsteady + 1 if tr.jump_cents() > p.steady_cents else 0
+            if est.B_fitted and est.cfg[0] >= self.windows[-1] // 2:
+                tr.B_hist.append(est.B)
+                del tr.B_hist[:-9]
+        # prune: gone, unsteady (gliding voices), duplicates (keep the older)
+        keep: List[_Track] = []
+        for tr in sorted(self._tracks, key=lambda x: x.born):
+            if tr.misses >= p.release_readings or tr.unsteady >= p.release_readings:
+                continue
+            if tr.n_est == 0 and idx - tr.born >= p.release_readings:
+                continue
+            if any(abs(_cents(tr.f, o.f)) < p.match_cents for o in keep):
+                continue
+            keep.append(tr)
+        if len(keep) > p.max_tracks:
+            keep.sort(key=lambda x: (x is self._shown, self._score(x)), reverse=True)
+            keep = keep[: p.max_tracks]
+        self._tracks = keep
+        if self._shown is not None and self._shown not in keep:
+            self._shown = None
+
+    def _ready(self, tr: _Track) -> bool:
+        """Present, steady and established enough to be shown."""
+        need = self.p.onset_confirm_readings if tr.onset_born else self.p.confirm_readings
+        return (tr.misses == 0 and tr.n_est >= need and tr.jump_cents() <= self.p.steady_cents
+                and tr.sal >= self.p.min_salience)
+
+    def _score(self, tr: _Track) -> float:
+        """How likely a track is the instrument: partial energy, less a penalty for
+        partials missing from its series (sub-octave ghosts), plus a bonus for a fresh pluck."""
+        s = tr.energy_db + 20.0 * math.log10(max(tr.frac, 0.05))
+        if tr.onset_born and self._reading_idx - tr.born <= self.p.challenge_readings:
+            s += self.p.onset_bonus_db
+        return s
+
+    def _choose(self) -> Optional[_Track]:
+        """The track to show: keep the shown one while it lasts; a freshly plucked, clearly
+        stronger note takes over; otherwise the best ready track."""
+        p = self.p
+        cur = self._shown
+        if cur is not None and cur.unsteady >= 2:
+            cur = None
+        if cur is not None:
+            rivals = [tr for tr in self._tracks if tr is not cur and self._ready(tr) and tr.onset_born
+                      and self._reading_idx - tr.born <= p.challenge_readings
+                      and tr.energy_db >= cur.energy_db + p.switch_db]
+            if rivals:
+                cur = max(rivals, key=self._score)
+        if cur is None:
+            ready = [tr for tr in self._tracks if self._ready(tr)]
+            if ready:
+                cur = max(ready, key=self._score)
+        if cur is not self._shown:
+            self._shown_midi = None
+        self._shown = cur
+        return cur
+
+    # -- precise estimate ---------------------------------------------------------------------
+    def _config(self, tr: _Track) -> Optional[Tuple[int, int]]:
+        """(frame, lag) with both frames after the track's start, or None (too young)."""
+        age = self.n_samples - tr.start - self._margin
+        for w, lag in self._cfgs:
+            if w + lag <= age:
+                return w, lag
+        return None
+
+    def _estimate(self, tr: _Track, which: str, cache: dict) -> Optional[_Precise]:
+        cfg = self._config(tr)
+        if cfg is None:
+            return None
+        W, lag = cfg
+        S = self._spec(which, W, cache)
+        Xp = self._lagged(which, W, lag, cache)
+        B, B_known = tr.B_prior(self.p.prior_inharmonicity)
+        return self._precise(S, Xp, W, lag, tr.f, B=B, B_known=B_known, tracked=tr.n_est > 0)
+
+    def _measure(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, k: np.ndarray, fk: np.ndarray,
+                 tol_hz: np.ndarray):
+        """Locate and measure partials ``k`` predicted at ``fk`` +- ``tol_hz``.  Returns
+        (k, f [Hz], var [Hz^2], power [linear, full-scale sine = 1]) of the ones found."""
+        mag, hi_bin = S.mag, self._band_hi - 1
+        lobe = self.n_fft / W                                    # FFT bins per frame bin
+        c = fk / self.bin_hz
+        tb = np.maximum(tol_hz / self.bin_hz, lobe)
+        lo = np.clip(np.floor(c - tb).astype(np.int64), 1, hi_bin)
+        hi = np.clip(np.ceil(c + tb).astype(np.int64), 1, hi_bin)
+        width = int(np.max(hi - lo)) + 1
+        idx = lo[:, None] + np.arange(width)[None, :]
+        inside = idx <= hi[:, None]
+        idx = np.minimum(idx, hi_bin)
+        vals = np.where(inside, mag[idx], -1.0)
+        j = idx[np.arange(len(k)), np.argmax(vals, axis=1)]
+        ok = (j > lo) & (j < hi) & (mag[j] >= mag[j - 1]) & (mag[j] >= mag[j + 1])
+        snr_db = S.pdb[j] - S.noise_db[j]
+        ok &= snr_db >= self.p.min_partial_snr_db
+        if not ok.any():
+            return k[:0], fk[:0], fk[:0], fk[:0]
+        k, j, snr_db, fk, tol_hz = k[ok], j[ok], snr_db[ok], fk[ok], tol_hz[ok]
+        bins = j[:, None] + np.array([-1, 0, 1])[None, :]
+        Xn, Xq = S.X[bins], Xp[bins]
+        dev = _princarg(np.angle(Xn * np.conj(Xq)) - 2 * np.pi * bins * lag / self.n_fft)
+        fb = (bins + dev * self.n_fft / (2 * np.pi * lag)) * self.bin_hz
+        wts = np.abs(Xn) * np.abs(Xq) + _TINY
+        f = np.sum(fb * wts, axis=1) / np.sum(wts, axis=1)
+        good = np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
+        fac = self.sr / (2 * np.pi * lag)
+        var = fac * fac * 10 ** (-np.minimum(snr_db, 60.0) / 10) + (f * 1e-7) ** 2
+        return k[good], f[good], var[good], (mag[j] ** 2)[good]
+
+    def _precise(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, f_guess: float, *, B: float,
+                 B_known: bool, tracked: bool) -> Optional[_Precise]:
+        """Partials of the note near ``f_guess`` measured by phase advance between the
+        frames ``S`` (newest) and ``Xp`` (``lag`` samples earlier), then the model fit.
+        ``B``: inharmonicity to predict partials with (``B_known``: measured before);
+        ``tracked``: ``f_guess`` is a precise estimate (narrow search)."""
+        p = self.p
+        f_max = min(p.max_partial_hz, 0.45 * self.sr)
+        f1 = f_guess
+        # passes: a few low partials around the guess, then more from the fitted model
+        if tracked and B_known:
+            k_limits: Tuple[int, ...] = (p.n_precise_partials,)
+        elif B_known or tracked:
+            k_limits = (6, p.n_precise_partials)
+        else:
+            k_limits = (4, 10, p.n_precise_partials)
+        fitted = None
+        ks = fs = vs = pw = np.zeros(0)
+        n_expected = 0
+        for n_pass, k_lim in enumerate(k_limits):
+            k = np.arange(1, k_lim + 1, dtype=np.float64)
+            fk = k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
+            keep = fk <= f_max
+            k, fk = k[keep], fk[keep]
+            if len(k) == 0:
+                break
+            n_expected = len(k)
+            tol_c = np.full(len(k), p.track_cents if (tracked or n_pass > 0) else p.search_cents)
+            if not B_known and fitted is None:
+                tol_c = tol_c + _CENTS_PER_LN * 0.5 * 1.5e-4 * k * k
+            elif not B_known:
+                tol_c = tol_c + _CENTS_PER_LN * 0.5 * 5e-5 * np.maximum(k * k - k_limits[n_pass - 1] ** 2, 0)
+            tol_hz = np.minimum(fk * tol_c / _CENTS_PER_LN, 0.3 * f1)
+            ks, fs, vs, pw = self._measure(S, Xp, W, lag, k, fk, tol_hz)
+            if len(ks) == 0:
+                return None
+            keep = self._reject(ks, fs, vs, B)
+            ks, fs, vs, pw = ks[keep], fs[keep], vs[keep], pw[keep]
+            fitted = self._fit(ks, fs, vs, B)
+            f1, B = fitted[0], fitted[2]
+            if fk[-1] >= f_max * 0.999:
+                break
+        if fitted is None:
+            return None
+        f1, sig, Bf, fit_B = fitted
+        energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
+        return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
+                        energy_db=energy, cfg=(W, lag))
+
+    def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
+        """Mask of the partials to keep: drop those that disagree with the model fitted to
+        the others (at most a third of them, worst first)."""
+        keep = np.ones(len(k), bool)
+        for _ in range(max(0, len(k) // 3)):
+            if keep.sum() <= 2:
+                break
+            kk, ff, vv = k[keep], f[keep], v[keep]
+            f1, _, Bf, _ = self._fit(kk, ff, vv, B)
+            pred = kk * f1 * np.sqrt((1 + Bf * kk * kk) / (1 + Bf))
+            r = np.abs(_CENTS_PER_LN * np.log(ff / pred))
+            z = r / np.maximum(_CENTS_PER_LN * np.sqrt(vv) / ff, 1e-9)
+            i = int(np.argmax(z))
+            if r[i] <= 2.0 or z[i] <= 5.0:
+                break
+            keep[np.flatnonzero(keep)[i]] = False
+        return keep
+
+    def _fit(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B_prior: float):
+        """Weighted least squares of ``(f_k/k)^2 = a + b k^2`` -> (f1, sigma_f1, B, fitted).
+        With fewer than three partials (or k < 3, or an implausible B) B is fixed to
+        ``B_prior`` and only ``a`` is fitted."""
+        y = (f / k) ** 2
+        w = 1.0 / ((2.0 * f / (k * k)) ** 2 * v)
+        x = k * k
+        n = len(k)
+        if n >= 3 and k[-1] >= 3:
+            S0, S1, S2 = float(np.sum(w)), float(np.sum(w * x)), float(np.sum(w * x * x))
+            Sy, Sxy = float(np.sum(w * y)), float(np.sum(w * x * y))
+            det = S0 * S2 - S1 * S1
+            if det > 0:
+                a = (S2 * Sy - S1 * Sxy) / det
+                b = (S0 * Sxy - S1 * Sy) / det
+                Bf = b / a if a > 0 else -1.0
+                if 0.0 <= Bf <= self.p.max_inharmonicity:
+                    res = y - a - b * x
+                    chi2 = float(np.sum(w * res * res)) / max(n - 2, 1)
+                    var = (S2 - 2 * S1 + S0) / det * max(1.0, chi2)
+                    f1 = math.sqrt(a + b)
+                    return f1, math.sqrt(var) / (2 * f1), float(Bf), True
+        g = 1.0 + B_prior * x
+        sw = float(np.sum(w * g * g))
+        a = float(np.sum(w * y * g)) / sw
+        var_a = 1.0 / sw
+        if n >= 2:
+            res = y - a * g
+            var_a *= max(1.0, float(np.sum(w * res * res)) / (n - 1))
+        f1 = math.sqrt(a * (1 + B_prior))
+        return f1, math.sqrt(var_a * (1 + B_prior)) / (2 * f1), float(B_prior), False
+
+    # -- averaging and confidence ---------------------------------------------------------------
+    def _average(self, tr: _Track, est: _Precise) -> None:
+        """Inverse-variance mean of the shown track's recent estimates into ``tr.mean_f``,
+        ``tr.mean_sigma`` [Hz]; restarts when the frame changes or the pitch moves (two
+        readings beyond ``change_sigma``: the peg is being turned)."""
+        p = self.p
+        v = est.sigma ** 2 + (est.f1 * 2e-7) ** 2
+        if tr.hist_cfg != est.cfg:
+            tr.hist_f, tr.hist_v, tr.dev_n = [], [], 0
+            tr.hist_cfg = est.cfg
+        if tr.hist_f:
+            m, vm = _wmean(tr.hist_f, tr.hist_v)
+            if (abs(est.f1 - m) > p.change_sigma * math.sqrt(v + vm)
+                    and abs(_cents(est.f1, m)) > p.change_min_cents):
+                tr.dev_n += 1
+                if tr.dev_n >= 2:       # the pitch moved: keep only the newest two
+                    tr.hist_f, tr.hist_v = tr.hist_f[-1:], tr.hist_v[-1:]
+                    tr.dev_n = 0
+            else:
+                tr.dev_n = 0
+        tr.hist_f.append(est.f1)
+        tr.hist_v.append(v)
+        del tr.hist_f[:-self._n_hist]
+        del tr.hist_v[:-self._n_hist]
+        if tr.dev_n:
+            tr.mean_f, tr.mean_sigma = est.f1, math.sqrt(v)
+            return
+        m, vm = _wmean(tr.hist_f, tr.hist_v)
+        if len(tr.hist_f) >= 3:   # scatter beyond the stated uncertainties widens the error
+            f = np.array(tr.hist_f)
+            w = 1.0 / np.array(tr.hist_v)
+            vm *= max(1.0, float(np.sum(w * (f - m) ** 2)) / (len(f) - 1))
+        tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
+
+    def _conf(self, sal: float, n_partials: int, sigma_hz: Optional[float], f: Optional[float]) -> float:
+        """0..1: salience relative to the note threshold, partials measured, and the
+        uncertainty of the shown pitch (1 for a clear, steady note)."""
+        if not math.isfinite(sal):
+            return 0.0
+        z = (sal - self.p.min_salience) / (0.3 * self.p.min_salience)
+        s = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        if sigma_hz is None or f is None or not math.isfinite(sigma_hz):
+            return float(s * min(1.0, n_partials / 3 + 0.3))
+        sc = abs(_CENTS_PER_LN * sigma_hz / f)
+        st = 1.0 / (1.0 + (sc / 5.0) ** 2)
+        return float(np.clip(s * min(1.0, n_partials / 3) * (0.5 + 0.5 * st), 0.0, 1.0))
+
+
+def _wmean(f: List[float], v: List[float]) -> Tuple[float, float]:
+    """Inverse-variance weighted mean and its variance."""
+    fa = np.asarray(f)
+    w = 1.0 / np.asarray(v)
+    sw = float(np.sum(w))
+    return float(np.sum(w * fa)) / sw, 1.0 / sw
+
+
+def track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
+          params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None,
+          denoised: Optional[np.ndarray] = None) -> List[Reading]:
+    """Run a fresh :class:`PitchTracker` over a whole mono signal ``x`` (float ``(n,)``;
+    a trailing partial hop is dropped) and return its readings in time order."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    d = None if denoised is None else np.asarray(denoised, dtype=np.float64).ravel()
+    if d is not None and d.shape != x.shape:
+        raise ValueError(f"denoised signal shape {d.shape} differs from the raw {x.shape}")
+    tr = PitchTracker(sample_rate=sample_rate, hop=hop, params=params, notes=notes)
+    out: List[Reading] = []
+    for i in range(len(x) // hop):
+        s = slice(i * hop, (i + 1) * hop)
+        r = tr.update(x[s], None if d is None else d[s])
+        if r is not None:
+            out.append(r)
+    return out
