@@ -306,3 +306,50 @@ def test_run_ends_cleanly_on_signal(wavs, sig):
     assert "Traceback" not in err and "real_time_factor" in err
     rows = [first, *out.splitlines()]
     assert len(rows) < 1.5 * 30  # stopped before the end of the 1.5 s file
+
+
+def test_run_without_firmware_bridge_falls_back_to_json_lines(wavs, monkeypatch, capsys):
+    monkeypatch.setattr(cli_run, "_bridge", lambda module: None)
+    parser = argparse.ArgumentParser()
+    cli_run.add_arguments(parser)
+    args = parser.parse_args(["--input", wavs["a2"], "--no-denoise", "--duration", "1"])
+    assert cli_run.run(args) == 0
+    rows = lines_of(capsys.readouterr()[0])
+    assert rows and majority_note(rows) == "A2"
+    from cleartune.edge.errors import CleartuneError
+
+    for extra, match in ((["--output", "serial:/dev/ttyUSB0"], "only stdout"), (["--config", "x.toml"], "--config")):
+        with pytest.raises(CleartuneError, match=match):
+            cli_run.run(parser.parse_args(["--input", wavs["a2"], *extra]))
+
+
+def test_gpio_button_cycles_mode_or_reference_pitch():
+    from types import SimpleNamespace
+
+    from cleartune.edge.pipeline import Tuner, TunerConfig
+
+    class Tracker:
+        notes = None
+
+        def update(self, raw, den=None):
+            return None
+
+    err = io.StringIO()
+    tuner = Tuner(TunerConfig(denoise=False), tracker=Tracker())
+    b = cli_run._Button(SimpleNamespace(gpio_button_action="mode"), tuner, err=err)
+    b.apply()  # nothing pressed: nothing changes
+    assert tuner.config.mode == "chromatic"
+    b.press()
+    b.apply()
+    assert tuner.config.mode == "guitar" and tuner.tracker.notes.mode == "guitar"
+    b.press()
+    b.apply()
+    assert tuner.config.mode == "chromatic"
+    b = cli_run._Button(SimpleNamespace(gpio_button_action="a4", a4_choices=(440.0, 442.0, 432.0)), tuner, err=err)
+    for want in (442.0, 432.0, 440.0):
+        b.press()
+        b.apply()
+        assert tuner.config.a4 == want and tuner.tracker.notes.a4 == want
+    assert err.getvalue().splitlines() == ["cleartune run: mode guitar", "cleartune run: mode chromatic",
+                                           "cleartune run: A4 = 442 Hz", "cleartune run: A4 = 432 Hz",
+                                           "cleartune run: A4 = 440 Hz"]
