@@ -225,6 +225,6 @@ def run(args: argparse.Namespace, *, stop_event: Optional[threading.Event] = Non
         print(f"cleartune run: {res.overruns} input overruns, {res.input_errors} input errors survived",
               file=err, flush=True)
     if args.verbose:
-        why = "stopped" if res.stopped else "input ended"
+        why = "stopped" if res.stopped else "duration reached" if res.duration_reached else "input ended"
         print(f"cleartune run: {why} after {res.seconds:.2f} s of audio, {res.readings} readings", file=err, flush=True)
     return 0

@@ -319,8 +319,9 @@ class Tuner:
 @dataclass
 class RunResult:
     """What :func:`run_stream` did: audio [samples, s], readings written, blocks read,
-    source faults survived, NaN/inf samples replaced, wall-clock time [s], and whether a
-    stop event (rather than the end of the input) ended it."""
+    source faults survived, NaN/inf samples replaced, wall-clock time [s], and what ended
+    it: a stop event (``stopped``), ``max_seconds`` (``duration_reached``) or else the end
+    of the input."""
 
     samples: int = 0
     seconds: float = 0.0
@@ -331,6 +332,7 @@ class RunResult:
     nonfinite_samples: int = 0
     wall_s: float = 0.0
     stopped: bool = False
+    duration_reached: bool = False
 
 
 def run_stream(source: Source, tuner: Tuner, sink: Any, *, stop_event: Optional[threading.Event] = None,
@@ -368,6 +370,7 @@ def run_stream(source: Source, tuner: Tuner, sink: Any, *, stop_event: Optional[
                     stats.add("output", time.perf_counter() - t0)
                 res.readings += 1
             if limit is not None and res.samples >= limit:
+                res.duration_reached = True
                 break
         res.stopped = stop_event is not None and stop_event.is_set()
     finally:

@@ -142,7 +142,7 @@ def test_run_stream_from_a_faulty_microphone_keeps_going():
     tuner = Tuner(TunerConfig(model=str(FLOAT)), tracker=Recorder())
     with src:
         res = run_stream(src, tuner, sink, stats=stats, max_seconds=2.0)
-    assert res.seconds == pytest.approx(2.0, abs=1e-9) and not res.stopped
+    assert res.seconds == pytest.approx(2.0, abs=1e-9) and res.duration_reached and not res.stopped
     assert res.overruns == 2 and res.input_errors == 1
     assert res.readings == len(sink.readings) >= 2.0 * MIN_READINGS_PER_S
     assert "ioerror" in warnings and "overrun" in warnings
@@ -173,7 +173,8 @@ def test_run_stream_stops_on_event_and_calls_between_blocks():
     sink = StopAfter()
     res = run_stream(Endless(), Tuner(TunerConfig(denoise=False), tracker=Recorder()), sink, stop_event=stop,
                      between_blocks=lambda: calls.append(1))
-    assert res.stopped and len(sink.readings) >= 5 and len(calls) == res.blocks
+    assert res.stopped and not res.duration_reached
+    assert len(sink.readings) >= 5 and len(calls) == res.blocks
 
 
 # -- with the real tracker -------------------------------------------------------------------
