@@ -91,7 +91,8 @@ def clicks(n: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
         elif kind < 0.8:     # tap: short filtered noise burst
             dur = rng.uniform(0.005, 0.04)
             m = max(8, int(dur * sample_rate))
-            lo, hi = sorted(rng.uniform(200, min(8000, sample_rate / 2 * 0.9), 2))
+            top = min(8000.0, 0.45 * sample_rate)
+            lo, hi = sorted(rng.uniform(200, top / 1.5, 2))
             sos = scipy.signal.butter(2, [lo, max(hi, lo * 1.5)], btype="band", fs=sample_rate, output="sos")
             ev = scipy.signal.sosfilt(sos, rng.standard_normal(m)) * np.exp(-np.arange(m) / (m / 4))
         else:                # click: a few samples
