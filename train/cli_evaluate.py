@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to evaluate (default test)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.add_argument("--max-examples", type=int, default=None, help="evaluate at most N clips (a fixed subset)")
+    parser.add_argument("--clean-inputs", type=int, default=20, metavar="N",
+                        help="also feed the clean guitar of N clips alone (bucket 'clean') if the split has no clean mixes (default 20)")
     parser.add_argument("--no-pitch", action="store_true", help="skip the downstream tuner metrics")
     parser.add_argument("--listen", type=int, default=3, help="listening examples to write (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="TFLite interpreter threads (default 1)")
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     command = " ".join(shlex.quote(a) for a in ["cleartune"] + sys.argv[1:])
     r = evaluate_model(args.model, args.data, split=args.split, out_dir=args.out, max_examples=args.max_examples,
                        pitch=not args.no_pitch, listen=args.listen, num_threads=args.threads,
-                       write_metrics=args.write_metrics, history=args.history, command=command, progress=prog)
+                       write_metrics=args.write_metrics, history=args.history, clean_inputs=args.clean_inputs, command=command, progress=prog)
     a = r["buckets"]["all"]
     line = (f"{r['n_clips']} clips: feature MSE {r['feat_mse_denoised']:.5f} (noisy {r['feat_mse_noisy']:.5f}; "
             f"seed target < 0.001), SI-SDR gain {a['si_sdr_improvement'] if a['si_sdr_improvement'] is not None else float('nan'):+.1f} dB")

@@ -8,7 +8,8 @@ per SNR bucket (``clean`` for noise-free mixes):
   noisy mix as the baseline.  Edge models: fixed dB range; seed models: the seed's
   per-clip scaled image (model output vs the clean image);
 * SI-SDR [dB] of the noisy and the denoised audio against the clean guitar, and the
-  improvement;
+  improvement; the ``clean`` bucket (noise-free mixes, or the clean guitar of some clips
+  fed alone) shows what the denoiser does to a clean note;
 * the downstream tuner (``cleartune.edge.pitch.PitchTracker``) without and with the
   denoiser: note accuracy (readings naming the right note / readings from
   ``onset + SETTLE_S`` to the end of the clip), the share of readings showing a wrong note,
@@ -42,6 +43,8 @@ SETTLE_S = 0.25
 SEED_MSE_TARGET = 0.001
 #: A latent dimension whose std over the split is below this fraction of the median std is unused.
 UNUSED_LATENT_REL_STD = 0.01
+#: Clips whose clean guitar is also fed alone (bucket "clean") when the split has no clean mixes.
+CLEAN_INPUTS = 20
 #: Spectrogram pictures and listening examples.
 N_PICTURES = 3
 
@@ -245,6 +248,7 @@ def _mean(xs) -> Optional[float]:
 def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *, split: str = "test",
                    out_dir: str | os.PathLike, max_examples: Optional[int] = None, pitch: bool = True,
                    listen: int = N_PICTURES, num_threads: int = 1, write_metrics: bool = False,
+                   clean_inputs: int = CLEAN_INPUTS,
                    history: Optional[str | os.PathLike] = None, command: str = "",
                    progress: Optional[Callable[[int, int], None]] = None) -> dict[str, Any]:
     """Evaluate ``model_path`` (``.keras`` or ``.tflite`` with its sidecar) on ``split`` of
@@ -252,6 +256,9 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
     ``spectrograms.png``, ``training_curve.png`` (if a ``history.json`` is next to the
     model, or given), ``latent.png`` (seed) and ``listen/*.wav`` to ``out_dir``.
 
+    If the split has no noise-free mixes, the clean guitar of the first ``clean_inputs``
+    clips is also fed through the denoiser alone (bucket ``clean``): the denoiser must
+    leave a clean note intact (the tuner stays as precise as without it).
     ``pitch=False`` (or a missing ``cleartune.edge.pitch``) skips the tuner metrics;
     ``write_metrics=True`` stores the summary metrics in the model's sidecar.
     Returns the report as a dict (also ``report.json``)."""
@@ -288,9 +295,17 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
     pictures: list[dict] = []
     latent_mixes: list[np.ndarray] = []
     picture_buckets: set[str] = set()
-    for i, row in enumerate(rows):
+    has_clean = any(snr_bucket(r.get("snr_db")) == "clean" for r in rows)
+    jobs = [(r, False) for r in rows]
+    if not has_clean and clean_inputs > 0:
+        jobs += [(r, True) for r in rows[: int(clean_inputs)]]
+    for i, (row, clean_input) in enumerate(jobs):
         mix, clean, _noise = load_example(data_dir, row)
-        bucket = snr_bucket(row.get("snr_db"), edges=edges)
+        if clean_input:
+            mix = clean
+            bucket = "clean"
+        else:
+            bucket = snr_bucket(row.get("snr_db"), edges=edges)
         noisy_spec = F.stft(mix, params=p)
         clean_spec = F.stft(clean, params=p)
         est_spec, out_raw = den.spectrum(mix, return_output=True)
@@ -306,7 +321,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             feat_d = float(np.mean((F.polar_features(est_spec, params=p)[0] / p.feature_max - c_rho) ** 2))
             feat_n = float(np.mean((F.polar_features(noisy_spec, params=p)[0] / p.feature_max - c_rho) ** 2))
         s_n, s_d = si_sdr(clean, mix), si_sdr(clean, y)
-        rec: dict[str, Any] = {"id": row["id"], "bucket": bucket, "snr_db": row.get("snr_db"), "midi": row.get("midi"),
+        rec: dict[str, Any] = {"id": row["id"], "bucket": bucket, "clean_input": clean_input,
+                               "snr_db": float("inf") if clean_input else row.get("snr_db"), "midi": row.get("midi"),
                                "f0_hz": row.get("f0_hz"), "feat_mse_noisy": feat_n, "feat_mse_denoised": feat_d,
                                "si_sdr_noisy": s_n if math.isfinite(s_n) else None,
                                "si_sdr_denoised": s_d if math.isfinite(s_d) else None,
@@ -324,13 +340,13 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             pictures.append({"id": row["id"], "bucket": bucket, "note": row.get("note", ""), "noisy": noisy_spec,
                              "denoised": est_spec, "clean": clean_spec, "audio": (mix, y, clean)})
         if progress is not None:
-            progress(i + 1, len(rows))
+            progress(i + 1, len(jobs))
 
     # -- aggregate per bucket
     labels = sorted({c["bucket"] for c in clips}, key=_bucket_order)
     buckets: dict[str, dict[str, Any]] = {}
     for b in labels + ["all"]:
-        cs = [c for c in clips if b == "all" or c["bucket"] == b]
+        cs = [c for c in clips if (not c["clean_input"] if b == "all" else c["bucket"] == b)]
         noisy_only = [c for c in cs if c["bucket"] != "clean"]
         d: dict[str, Any] = {
             "n": len(cs),
@@ -349,7 +365,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
         "model": str(model_path), "preset": den.preset, "kind": den.meta.kind, "variant": den.variant,
         "dtype": den.meta.dtype, "model_version": den.meta.model_version, "params": den.meta.params,
         "macs_per_inference": den.meta.macs_per_inference, "context_frames": den.context_frames,
-        "data": str(data_dir), "split": split, "n_clips": len(clips),
+        "data": str(data_dir), "split": split, "n_clips": sum(not c["clean_input"] for c in clips),
+        "n_clean_inputs": sum(c["clean_input"] for c in clips),
         "feature_scale": "rho / feature_max = features/100, in [-1, 1]"
                          + (" (per-clip dB range, the seed image)" if den.preset == "seed" else " (fixed dB range)"),
         "seed_mse_target": SEED_MSE_TARGET,
@@ -436,7 +453,9 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
     L.append(f"- model: `{r['model']}` ({r['preset']} preset, kind `{r['kind']}`, {r['dtype']}, version "
              f"`{r['model_version']}`, {_fmt(r['params'], ',d')} parameters, {_fmt(r['macs_per_inference'], ',d')} MAC "
              f"per inference)")
-    L.append(f"- data: `{r['data']}`, split `{r['split']}`, {r['n_clips']} clips")
+    L.append(f"- data: `{r['data']}`, split `{r['split']}`, {r['n_clips']} clips"
+             + (f" (+ the clean guitar of {r['n_clean_inputs']} of them fed alone: bucket `clean`; not in `all`)"
+                if r.get("n_clean_inputs") else ""))
     L.append("")
     L.append("## The seed's metric")
     L.append("")

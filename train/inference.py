@@ -153,6 +153,6 @@ class OfflineDenoiser:
             layer = self.keras_model.get_layer("latent")
         except ValueError:
             return None
-        enc = keras.Model(self.keras_model.inputs, layer.output)
+        enc = keras.Model(self.keras_model.inputs[0], layer.output)
         imgs = np.concatenate([self.seed_input(F.stft(m, params=self.params))[0] for m in mixes], axis=0)
         return np.concatenate([np.asarray(enc(imgs[i:i + 4], training=False)) for i in range(0, len(imgs), 4)], axis=0)

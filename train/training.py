@@ -350,8 +350,11 @@ def _data_info(data_dir, train_fs, val_fs) -> dict[str, Any]:
 
 
 def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: str = "",
-          log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+          log: Optional[Callable[[str], None]] = None,
+          on_epoch_end: Optional[Callable[[int, dict], None]] = None) -> dict[str, Any]:
     """Train (or resume) and write the outputs listed in the module docstring.
+
+    ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint is written.
 
     Returns a summary dict (``epochs_done``, ``history``, ``metrics``, ``model``, ``params``,
     ``macs``, ``resumed_from``).  Raises :class:`CleartuneError` for a mismatched
@@ -495,6 +498,8 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
                     save_checkpoint(ckpt_path, model=model, optimizer=optimizer,
                                     state={"epoch": epoch + 1, "history": history, "config": cfg.to_dict()})
                     _atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch + 1, history)
         except KeyboardInterrupt:
             say(f"interrupted during epoch {epoch + 1}; rerun the same command to resume after epoch "
                 f"{len(history['epoch'])}")

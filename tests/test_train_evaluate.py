@@ -1,0 +1,118 @@
+"""`cleartune evaluate`: every report field on tiny models (edge .keras and .tflite, seed with latent analysis)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from cleartune.edge.params import EDGE, SEED
+
+pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(scope="module")
+def edge_model(tmp_path_factory):
+    from cleartune.train.models import EdgeConfig
+    from cleartune.train.toyset import make_toy_dataset
+    from cleartune.train.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("ev")
+    data = make_toy_dataset(root / "data", n=10, seed=21, clip_samples=32768, snrs=(0.0, 10.0, float("inf")))
+    cfg = TrainConfig(preset="edge", variant="mask", epochs=1, batch_size=16, steps_per_epoch=5, seed=0,
+                      val_examples=32, edge=EdgeConfig(context_frames=4, channels=8, dilations=(1, 2), head_channels=8))
+    train(data, root / "model", cfg, verbose=0, log=lambda m: None)
+    return data, root / "model" / "model.keras"
+
+
+def _check_report(r, out, *, pitch):
+    assert r["n_clips"] == 2 and r["split"] == "test"
+    assert set(r["buckets"]) >= {"all"} and len(r["buckets"]) >= 2
+    for key in ("feat_mse_denoised", "feat_mse_noisy", "seed_mse_target", "meets_seed_target", "feature_scale"):
+        assert key in r
+    assert 0 <= r["feat_mse_denoised"] < 4 and r["feature_scale"].startswith("rho / feature_max")
+    for b, d in r["buckets"].items():
+        for key in ("n", "feat_mse_noisy", "feat_mse_denoised", "si_sdr_noisy", "si_sdr_denoised", "si_sdr_improvement"):
+            assert key in d, (b, key)
+        if pitch:
+            for t in ("tuner_raw", "tuner_denoised"):
+                assert set(d[t]) == {"readings", "note_accuracy", "shown_rate", "wrong_rate", "cents_median", "cents_p95"}
+                assert d[t]["readings"] > 0 and 0 <= d[t]["note_accuracy"] <= 1
+    a = r["buckets"]["all"]
+    assert a["si_sdr_improvement"] == pytest.approx(a["si_sdr_denoised"] - a["si_sdr_noisy"], abs=1e-6)
+    for f in ("report.md", "report.json", "by_snr.png", "spectrograms.png", "training_curve.png"):
+        assert (out / f).is_file() and (out / f).stat().st_size > 100, f
+    assert len(r["files"]["listen"]) == 6 and all((out / f).is_file() for f in r["files"]["listen"])
+    md = (out / "report.md").read_text()
+    assert "seed's target is < 0.001" in md and "| all |" in md
+    assert json.loads((out / "report.json").read_text())["n_clips"] == 2
+
+
+def test_evaluate_keras_edge_model(edge_model, tmp_path):
+    from cleartune.edge.model_meta import load_meta
+    from cleartune.train.evaluation import evaluate_model, pitch_available
+
+    data, model = edge_model
+    r = evaluate_model(model, data, split="test", out_dir=tmp_path, listen=2, write_metrics=True)
+    _check_report(r, tmp_path, pitch=pitch_available())
+    assert r["pitch"] == pitch_available()
+    meta = load_meta(model)                       # sidecar still valid (sha) and now holds the metrics
+    assert meta.metrics["feat_mse"] == pytest.approx(r["feat_mse_denoised"])
+
+
+def test_evaluate_tflite_equals_keras(edge_model, tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from cleartune.edge.model_meta import load_meta
+    from cleartune.train.evaluation import evaluate_model
+
+    data, model = edge_model
+    m = keras.models.load_model(model, compile=False)
+    conv = tf.lite.TFLiteConverter.from_keras_model(m)
+    tfl = tmp_path / "m.tflite"
+    tfl.write_bytes(conv.convert())
+    meta = load_meta(model)
+    meta.dtype = "float32"
+    meta.save_for(tfl)
+    rk = evaluate_model(model, data, split="test", out_dir=tmp_path / "k", pitch=False, listen=0)
+    rt = evaluate_model(tfl, data, split="test", out_dir=tmp_path / "t", pitch=False, listen=0)
+    assert rt["pitch"] is False and "no-pitch" in rt["pitch_note"]
+    assert rt["feat_mse_denoised"] == pytest.approx(rk["feat_mse_denoised"], rel=1e-3, abs=1e-6)
+    assert rt["buckets"]["all"]["si_sdr_denoised"] == pytest.approx(rk["buckets"]["all"]["si_sdr_denoised"], abs=0.01)
+
+
+def test_evaluate_seed_model_latent_analysis(tmp_path):
+    from cleartune.train.evaluation import evaluate_model
+    from cleartune.train.models import build_seed, model_cost
+    from cleartune.train.toyset import make_toy_dataset
+    from cleartune.train.training import TrainConfig, sidecar_for
+
+    data = make_toy_dataset(tmp_path / "data", n=4, seed=2, splits=(0.5, 0.0), snrs=(0.0, float("inf")))
+    m = build_seed(variant="polar", filters=(4, 4, 4, 4, 4, 4, 8), latent=16, batch_size=1)   # thin seed: fast
+    path = tmp_path / "seed" / "model.keras"
+    path.parent.mkdir()
+    m.save(path)
+    cfg = TrainConfig(preset="seed", variant="polar").resolved()
+    sidecar_for(cfg, params=SEED, cost=model_cost(m), metrics={}, command="test", data_info={}).save_for(path)
+    r = evaluate_model(path, data, split="test", out_dir=tmp_path / "rep", pitch=False, listen=1)
+    assert r["preset"] == "seed" and r["kind"] == "seed-polar" and r["n_clips"] == 2
+    la = r["latent"]
+    assert la["dims"] == 16 and 0 <= la["unused"] <= 16 and len(la["mean"]) == len(la["std"]) == 16
+    assert (tmp_path / "rep" / "latent.png").is_file()
+    assert "per-clip" in r["feature_scale"]
+    assert "Latent space" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_si_sdr_and_buckets():
+    from cleartune.train.evaluation import _bucket_edges, si_sdr, snr_bucket
+
+    rng = np.random.default_rng(0)
+    s = rng.standard_normal(4000)
+    n = rng.standard_normal(4000)
+    assert si_sdr(s, s + 0.1 * n) == pytest.approx(20.0, abs=0.3)           # 10 log10(1 / 0.01)
+    assert si_sdr(s, 3.0 * s + 0.3 * n) == pytest.approx(20.0, abs=0.3)     # scale-invariant
+    assert math.isinf(si_sdr(s, s))
+    assert snr_bucket(float("inf")) == "clean" and snr_bucket(5.0) == "5 dB"
+    edges = _bucket_edges([-7.0, -3.2, 0.1, 1.0, 2.0, 3.0, 4.0, 6.0, 9.9])
+    assert edges[0] <= -7 and edges[-1] > 9.9
+    assert snr_bucket(-3.2, edges=edges) == "[-5, 0) dB"
