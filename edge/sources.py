@@ -45,8 +45,10 @@ STDIN_FORMATS: dict[str, tuple[str, float]] = {
 }
 #: Output block of file and stdin sources [samples at the model rate] (4 hops: 46 ms).
 DEFAULT_BLOCK = 4 * EDGE.hop
-#: Microphone read size [s of audio]; frames per buffer = this times the device rate.
-MIC_BUFFER_S = 0.02
+#: Microphone read size [s of audio]; frames per buffer = this times the device rate.  PortAudio
+#: sizes its capture buffer from it: 40 ms reads leave room for the tracker's slower hops
+#: (a reading every 4 hops) on a Pi without overruns, at 40 ms of added latency at most.
+MIC_BUFFER_S = 0.04
 #: A live device that delivers nothing for this long [s] is given up (unplugged).
 MAX_ERROR_S = 5.0
 #: Minimum interval between two warnings of the same kind [s].

@@ -251,7 +251,7 @@ def test_run_stdin_pcm(capsys):
 
 def test_run_microphone_with_faults_and_stats(capsys):
     rate = 48000
-    stream = FakeStream(pluck(110.0, 1.0, sr=rate), rate=rate, overflow_at={10, 60}, ioerror_at={30})
+    stream = FakeStream(pluck(110.0, 1.0, sr=rate), rate=rate, overflow_at={5, 30}, ioerror_at={15})
     pa = FakePyAudio([{"name": "USB Audio", "maxInputChannels": 1, "defaultSampleRate": float(rate)}], stream)
     args = _args(["--input", "mic:usb", "--model", str(FLOAT), "--duration", "2", "--stats"])
     rc = cli_run.run(args, pyaudio_module=pa, clock=stream.clock)
