@@ -105,6 +105,8 @@ class PitchParams:
     switch_db: float = 3.0                 # ... if its partials are this much stronger
     onset_bonus_db: float = 3.0            # score bonus of a freshly plucked track
     release_readings: int = 3              # readings without the note before it is dropped
+    ghost_power_fraction: float = 0.04     # a track with less than this share of its partial
+                                           # power off multiples of m is a sub-harmonic ghost
     onset_flux_db: float = 4.0             # mean positive band-energy jump that marks an onset
     steady_cents: float = 15.0             # consecutive estimates within this -> steady
     # averaging and display
@@ -170,6 +172,8 @@ class _Precise:
     n_expected: int     # partials looked for
     energy_db: float    # power of the measured partials [dB re full-scale sine]
     cfg: Tuple[int, int]  # (frame, lag) [samples]
+    k: np.ndarray       # partial numbers measured
+    power: np.ndarray   # their powers [linear]
 
 
 @dataclass
@@ -205,6 +209,18 @@ class _Track:
         self.mean_f = f
         self.mean_sigma = math.inf
         self.unsteady = 0                 # consecutive unsteady readings
+        self.last_est: Optional[_Precise] = None
+
+    def reset_to(self, f: float) -> None:
+        """Start over at frequency ``f`` [Hz] (keeps birth and start)."""
+        self.f = f
+        self.misses = 0
+        self.n_est = 0
+        self.recent = []
+        self.B_hist = []
+        self.hist_f, self.hist_v, self.hist_cfg, self.dev_n = [], [], None, 0
+        self.mean_f, self.mean_sigma = f, math.inf
+        self.unsteady = 0
 
     def B_prior(self, default: float) -> Tuple[float, bool]:
         if len(self.B_hist) >= 3:
@@ -420,7 +436,7 @@ class PitchTracker:
         self._update_tracks(cands, sal, W, cache)
         shown = self._choose()
         est_shown = None
-        if shown is not None and shown.misses == 0:
+        if shown is not None and shown.misses == 0 and shown.last_est is not None:
             est_shown = shown.last_est
             if self._have_den:   # the precise estimate may be better on the raw signal
                 raw_est = self._estimate(shown, "raw", cache)
@@ -578,6 +594,13 @@ class PitchTracker:
                 tr.misses += 1
                 tr.last_est = None
                 continue
+            m = self._ghost_multiple(est)
+            if m:   # a sub-harmonic of a real note: become that note
+                tr.reset_to(est.f1 * m * math.sqrt((1 + est.B * m * m) / (1 + est.B)))
+                tr.last_est = None
+                if tr is self._shown:
+                    self._shown_midi = None
+                continue
             tr.misses = 0
             tr.last_est = est
             tr.n_est += 1
@@ -607,6 +630,21 @@ class PitchTracker:
         self._tracks = keep
         if self._shown is not None and self._shown not in keep:
             self._shown = None
+
+    def _ghost_multiple(self, est: _Precise) -> int:
+        """m > 1 when the estimate looks like a sub-harmonic f/m of a real note: at least
+        two partials on multiples of m and a negligible share of the measured power
+        between them (largest m first).  Else 0."""
+        if est.n < 2:
+            return 0
+        total = float(np.sum(est.power))
+        for m in (5, 4, 3, 2):
+            if est.f1 * m > self.p.fmax * 1.03:
+                continue
+            on = (est.k % m) == 0
+            if on.sum() >= 2 and float(np.sum(est.power[~on])) < self.p.ghost_power_fraction * total:
+                return m
+        return 0
 
     def _ready(self, tr: _Track) -> bool:
         """Present, steady and established enough to be shown."""
@@ -743,7 +781,7 @@ class PitchTracker:
         f1, sig, Bf, fit_B = fitted
         energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
         return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
-                        energy_db=energy, cfg=(W, lag))
+                        energy_db=energy, cfg=(W, lag), k=ks, power=pw)
 
     def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
         """Mask of the partials to keep: drop those that disagree with the model fitted to
