@@ -1,0 +1,184 @@
+"""``cleartune bench``: benchmarks into ``bench/results/`` (see bench/README.md).
+
+    cleartune bench [latency|accuracy|memory|soak|all] [--out bench/results] [--data data/holdout]
+                    [--float-model M] [--int8-model M] [--threads 1,4] [--max-clips N] [--minutes M] ...
+
+* ``latency``  -- per-hop latency of every stage, float/int8 x threads, the tracker alone and
+  librosa.pyin side by side (interleaved); MACs and a Pi 4 estimate (``latency.md/json``);
+* ``accuracy`` -- note accuracy / cents / octave errors vs SNR for our tuner with and without
+  the denoisers, pyin and the harmonic-sum reference (``accuracy.md/json/png``);
+* ``memory``   -- RSS of ``cleartune run --input FILE`` over time (``memory.json/md``);
+* ``soak``     -- ``--minutes`` of generated audio through ``cleartune run``: no dropped
+  windows, no exception, flat RSS (``soak.md/json``);
+* ``all``      -- the four in that order (the default).
+
+Exit status: 0 when the benchmarks ran (missed speed/accuracy targets are reported, not
+errors), 1 when a soak or memory check that is a correctness check failed (dropped windows,
+an exception, growing memory, TensorFlow imported), 2 for bad arguments or missing inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+WHAT = ("latency", "accuracy", "memory", "soak", "all")
+DEFAULT_OUT = "bench/results"
+DEFAULT_DATA = "data/holdout"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", nargs="?", choices=WHAT, default="all", help="which benchmark (default all)")
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder (default {DEFAULT_OUT})")
+    parser.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                        help=f"dataset folder for accuracy and the latency audio (default {DEFAULT_DATA}; "
+                             "latency falls back to synthetic notes when it is missing)")
+    parser.add_argument("--split", default=None, choices=("train", "val", "test"),
+                        help="only mixes of this split (default: all mixes of --data)")
+    parser.add_argument("--float-model", default=None, metavar="PATH",
+                        help="float32 .tflite (default edge/models/edge_float32.tflite)")
+    parser.add_argument("--int8-model", default=None, metavar="PATH",
+                        help="int8 .tflite (default edge/models/edge_int8.tflite, the shipped model)")
+    parser.add_argument("--threads", default="1,4", metavar="LIST",
+                        help="interpreter thread counts for latency (default 1,4); accuracy, memory and soak use the first")
+    parser.add_argument("--seed", type=int, default=0, help="clip selection and generated audio (default 0)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    g = parser.add_argument_group("latency")
+    g.add_argument("--clips", type=int, default=8, metavar="N", help="clips streamed through the systems (default 8)")
+    g.add_argument("--no-pyin", action="store_true", help="skip the librosa.pyin reference")
+    g = parser.add_argument_group("accuracy")
+    g.add_argument("--max-clips", type=int, default=None, metavar="N",
+                   help="clips scored, spread evenly over the SNRs (default 150, ~10-15 min here; 0 = all)")
+    g.add_argument("--systems", default=None, metavar="LIST",
+                   help="comma-separated subset of tracker,tracker+float,tracker+int8,pyin,harmonic_sum (default all)")
+    g.add_argument("--settle", type=float, default=None, metavar="S",
+                   help="readings scored from onset + S seconds (default 0.15)")
+    g.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted run")
+    g = parser.add_argument_group("memory and soak")
+    g.add_argument("--seconds", type=float, default=120.0, metavar="S", help="audio for the memory run (default 120)")
+    g.add_argument("--interval", type=float, default=2.0, metavar="S",
+                   help="RSS sampled every S seconds of processed audio (memory; default 2)")
+    g.add_argument("--minutes", type=float, default=60.0, metavar="M", help="soak length in minutes of audio (default 60)")
+    g.add_argument("--no-denoise", action="store_true", help="memory and soak without the denoiser")
+
+
+def _default_model(name: str) -> Path:
+    from cleartune.edge.denoiser import MODELS_DIR
+
+    return MODELS_DIR / name
+
+
+def _resolve_model(given: Optional[str], default_name: str, *, flag: str, required: bool) -> Optional[Path]:
+    from cleartune.edge.errors import ModelLoadError
+
+    if given is not None:
+        p = Path(given)
+        if not p.is_file():
+            raise ModelLoadError(f"{flag} {p}: no such file")
+        return p
+    p = _default_model(default_name)
+    if p.is_file():
+        return p
+    if required:
+        raise ModelLoadError(f"no trained model at {p}; pass {flag} PATH "
+                             f"(e.g. tests/fixtures/models/tiny_mask_{'int8' if 'int8' in flag else 'float32'}.tflite)")
+    return None
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces ``args`` (options that differ from the defaults)."""
+    ref = argparse.ArgumentParser()
+    add_arguments(ref)
+    defaults = vars(ref.parse_args([]))
+    parts = ["cleartune", "bench", args.what]
+    for action in ref._actions:  # noqa: SLF001 - the parser's own list of options
+        if not action.option_strings or action.dest == "help":
+            continue
+        v = getattr(args, action.dest, None)
+        if v == defaults.get(action.dest):
+            continue
+        flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") else action.option_strings[0]
+        parts += [flag] if isinstance(v, bool) else [flag, str(v)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cleartune.bench.latency import parse_threads
+
+    threads = parse_threads(args.threads)
+    what = list(WHAT[:-1]) if args.what == "all" else [args.what]
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    out = Path(args.out)
+    need_models = any(w in ("latency", "accuracy") for w in what)
+    int8 = _resolve_model(args.int8_model, "edge_int8.tflite", flag="--int8-model",
+                          required=not args.no_denoise or need_models)
+    flt = _resolve_model(args.float_model, "edge_float32.tflite", flag="--float-model", required=need_models)
+    cmd = _command(args)
+    rc = 0
+    for w in what:
+        print(f"== cleartune bench {w}", flush=True)
+        rc = max(rc, _RUNNERS[w](args, out=out, flt=flt, int8=int8, threads=threads, cmd=cmd, log=log))
+    return rc
+
+
+def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import latency as L
+
+    data = Path(args.data)
+    if (data / "metadata.csv").is_file():
+        clips, desc = L.dataset_clips(data, args.clips, seed=args.seed, split=args.split)
+    else:
+        log(f"latency: {data} has no dataset; using synthetic notes in noise")
+        clips, desc = L.synthetic_clips(args.clips, seed=args.seed)
+    r = L.measure_latency(float_model=flt, int8_model=int8, threads=threads, clips=clips, audio_desc=desc,
+                          with_pyin=not args.no_pyin, command=cmd, log=log)
+    paths = L.write_latency(r, out)
+    print("\n".join(L.summary_lines(r)))
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import accuracy as A
+
+    systems = A.SYSTEMS if not args.systems else tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    bad = [s for s in systems if s not in A.SYSTEMS]
+    if bad:
+        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.SYSTEMS)}")
+    r = A.evaluate_dataset(args.data, float_model=flt, int8_model=int8, systems=systems,
+                           max_clips=A.DEFAULT_MAX_CLIPS if args.max_clips is None else args.max_clips,
+                           split=args.split, settle_s=A.SETTLE_S if args.settle is None else args.settle,
+                           seed=args.seed, threads=threads[0], partial_dir=out, resume=not args.no_resume,
+                           command=cmd, log=log)
+    paths = A.write_accuracy(r, out)
+    print("\n".join(A.summary_lines(r)))
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _memory(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import memory as M
+
+    r = M.measure_memory(model=int8, no_denoise=args.no_denoise, seconds=args.seconds, interval_s=args.interval,
+                         threads=threads[0], seed=args.seed, command=cmd, log=log)
+    paths = M.write_memory(r, out)
+    print("\n".join(M.summary_lines(r)))
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    hard = [t for t in r["targets"] if t["target"].startswith(("no TensorFlow", "readings"))]
+    return 1 if any(t["status"] == "fail" for t in hard) else 0
+
+
+def _soak(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import soak as S
+
+    r = S.run_soak(minutes=args.minutes, model=int8, no_denoise=args.no_denoise, threads=threads[0], seed=args.seed,
+                   command=cmd, log=log)
+    paths = S.write_soak(r, out)
+    print(f"  {r['line']}")
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0 if r["ok"] else 1
+
+
+_RUNNERS: dict[str, Any] = {"latency": _latency, "accuracy": _accuracy, "memory": _memory, "soak": _soak}

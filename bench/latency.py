@@ -1,0 +1,602 @@
+"""Per-window latency of every stage of the edge loop, float vs int8, 1 vs 4 threads, with
+the references (the tracker without the denoiser, librosa.pyin) -- all side by side.
+
+What one *window* is: one hop of ``params.hop`` samples (256 at 22050 Hz = 11.6 ms of
+audio); the runtime does a fixed amount of work per hop and a tracker analysis every
+``PitchParams.reading_hops`` hops.
+
+How it is measured (:func:`measure_latency`):
+
+* the audio (test clips of a dataset folder, or synthetic notes in noise) is written to
+  a temporary WAV and read back block by block through the run loop's
+  :class:`~cleartune.edge.sources.FileSource` (**audio read**, per block of
+  ``DEFAULT_BLOCK`` samples, also quoted per hop);
+* every block is cut into hops; every hop goes through every *system* -- a
+  :class:`~cleartune.edge.pipeline.Tuner` with no denoiser, and one per (model, threads)
+  -- in an order rotated every hop (interleaved: machine noise hits all alike).  Per hop
+  and system: **STFT** (the framer, from ``StreamingDenoiser.timing``), **denoiser**
+  (features + model + inverse, idem), **pitch** (``PitchTracker.update``, timed by a thin
+  wrapper: all hops = amortized cost, and the reading hops alone = cost per reading),
+  and the **whole pipeline** (``Tuner.process`` of the hop: sanitising, DC blocker,
+  denoiser, delay line, tracker);
+* every reading is written to two sinks of :mod:`cleartune.firmware_bridge.outputs`:
+  a JSON line (``stdout`` sink on ``/dev/null``, flushed per line) and a binary serial
+  frame to a ``loop://`` port (the caller's cost: encode + queue; a background thread
+  writes) -- **output**, per reading;
+* **librosa.pyin** (:func:`cleartune.bench.references.pyin_track`, same hop) runs on every
+  clip as the stream passes it: its cost per output frame (one frame per hop) is the
+  reference the edge pipeline is compared with.
+
+Figures: median and p95 (and the mean, which is what a real-time loop must sustain) in
+milliseconds, after a warm-up that is not recorded.  MACs per window per model from the
+sidecar (``macs_per_inference``) or counted from the graph
+(:mod:`cleartune.quantize.tflite_info`), with a Raspberry Pi 4 estimate at an assumed
+int8 LiteRT throughput of :data:`PI4_GMACS_PER_CORE` GMAC/s per Cortex-A72 core.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+#: Assumed int8 throughput of LiteRT (XNNPACK) on one Cortex-A72 core (Raspberry Pi 4),
+#: low and high end [GMAC/s].  An assumption, stated with every estimate, not a measurement.
+PI4_GMACS_PER_CORE = (1.0, 2.0)
+#: Targets.
+TARGET_PIPELINE_MEDIAN_MS = 5.0     # STFT + int8 denoiser + pitch per hop, median, 1 thread
+TARGET_PYIN_SPEEDUP = 10.0          # pipeline at least this many times faster than pyin
+DEFAULT_CLIPS = 8
+DEFAULT_THREADS = (1, 4)
+#: Audio at the start of the stream that is processed but not recorded [s].
+WARMUP_S = 2.0
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+def summarize_ms(ns: Sequence[float]) -> dict[str, Any]:
+    """``{"n", "median_ms", "p95_ms", "mean_ms", "max_ms"}`` of durations given in ns."""
+    a = np.asarray(ns, dtype=np.float64) / 1e6
+    if a.size == 0:
+        return {"n": 0, "median_ms": None, "p95_ms": None, "mean_ms": None, "max_ms": None}
+    return {"n": int(a.size), "median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95)),
+            "mean_ms": float(a.mean()), "max_ms": float(a.max())}
+
+
+def parse_threads(text: str | Sequence[int]) -> list[int]:
+    """``"1,4"`` -> ``[1, 4]`` (positive, unique, in order)."""
+    items = text if not isinstance(text, str) else [s for s in text.replace(" ", "").split(",") if s]
+    out: list[int] = []
+    for s in items:
+        try:
+            v = int(s)
+        except (TypeError, ValueError):
+            raise ValueError(f"--threads takes comma-separated positive integers, not {text!r}") from None
+        if v < 1:
+            raise ValueError(f"--threads must be positive, got {v}")
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise ValueError("--threads is empty")
+    return out
+
+
+def model_info(path: str | Path) -> dict[str, Any]:
+    """File, version, dtype, kind, bytes, sha256 and MACs per window of a ``.tflite`` model
+    (sidecar ``macs_per_inference``, else counted from the graph)."""
+    from cleartune.edge.model_meta import load_meta
+
+    p = Path(path)
+    meta = load_meta(p, verify_sha=True)
+    macs, source = meta.macs_per_inference, "sidecar macs_per_inference"
+    if not macs:
+        from cleartune.quantize import tflite_info
+
+        macs, source = int(tflite_info.inspect_tflite(p).macs), "counted from the graph (quantize.tflite_info)"
+    info = {"path": str(p), "file": p.name, "model_version": meta.model_version, "dtype": meta.dtype, "kind": meta.kind,
+            "context_frames": meta.context_frames, "bytes": p.stat().st_size, "sha256": meta.sha256,
+            "params": meta.params, "macs_per_window": int(macs) if macs else None, "macs_source": source}
+    info["pi4_estimate"] = pi4_estimate(info["macs_per_window"])
+    return info
+
+
+def pi4_estimate(macs: Optional[int], *, hop_ms: Optional[float] = None) -> Optional[dict[str, Any]]:
+    """Model time per window on one Pi 4 core from a MAC count, at the assumed throughputs
+    :data:`PI4_GMACS_PER_CORE` [ms]; and the share of a hop of audio it takes."""
+    if not macs:
+        return None
+    from cleartune.edge.params import EDGE
+
+    hop_ms = hop_ms if hop_ms is not None else 1000.0 * EDGE.hop / EDGE.sample_rate
+    lo, hi = PI4_GMACS_PER_CORE
+    slow, fast = macs / (lo * 1e9) * 1e3, macs / (hi * 1e9) * 1e3
+    return {"assumed_gmacs_per_core": [lo, hi], "ms_per_window_range": [fast, slow],
+            "share_of_hop_range": [fast / hop_ms, slow / hop_ms],
+            "note": f"MACs / ({lo:g}-{hi:g} GMAC/s per Cortex-A72 core, int8 LiteRT): an assumption, "
+                    "not a measurement; invoke overhead and the non-model stages come on top"}
+
+
+class _TimedTracker:
+    """Wraps a tracker: times every ``update`` (ns) and notes whether it returned a reading."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.notes = getattr(inner, "notes", None)
+        self.recording = False
+        self.ns: list[int] = []
+        self.is_reading: list[bool] = []
+
+    def update(self, raw_hop: np.ndarray, denoised_hop: Optional[np.ndarray] = None):
+        t0 = time.perf_counter_ns()
+        r = self.inner.update(raw_hop, denoised_hop)
+        dt = time.perf_counter_ns() - t0
+        if self.recording:
+            self.ns.append(dt)
+            self.is_reading.append(r is not None)
+        return r
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+@dataclass
+class _System:
+    key: str
+    label: str          # "no-denoise", "float", "int8"
+    threads: Optional[int]
+    tuner: Any
+    tracker: _TimedTracker
+    total_ns: list = field(default_factory=list)
+    stft_ns: list = field(default_factory=list)
+    model_ns: list = field(default_factory=list)
+    readings: int = 0
+
+
+def _make_system(key: str, label: str, threads: Optional[int], model: Optional[str], params) -> _System:
+    from cleartune.edge.pipeline import Tuner, TunerConfig
+    from cleartune.edge.pitch import PitchParams, PitchTracker
+
+    cfg = TunerConfig(model=model, denoise=model is not None, threads=threads or 1, params=params)
+    tracker = _TimedTracker(PitchTracker(sample_rate=params.sample_rate, hop=params.hop, params=PitchParams(),
+                                         notes=cfg.note_mapper()))
+    tuner = Tuner(cfg, tracker=tracker)
+    if model is not None and tuner.denoiser is None:  # pragma: no cover - Tuner raises instead
+        raise RuntimeError(f"{model}: the denoiser did not load")
+    return _System(key=key, label=label, threads=threads, tuner=tuner, tracker=tracker)
+
+
+# -- audio ---------------------------------------------------------------------------------------
+
+def dataset_clips(data_dir: str | Path, n: int, *, seed: int = 0, split: Optional[str] = None) -> tuple[list[np.ndarray], str]:
+    """``n`` mixes of a dataset folder spread over its SNR range (float32 clips) and a description."""
+    from cleartune.quantize.windows import stratified_rows
+    from cleartune.train.data.dataset import iter_examples, load_metadata
+
+    d = Path(data_dir)
+    rows = load_metadata(d, split=split)
+    if not rows:
+        from cleartune.edge.errors import DataError
+
+        raise DataError(f"{d}: no mixes" + (f" in split {split!r}" if split else ""))
+    rows = stratified_rows(rows, n, seed=seed)
+    clips = [np.asarray(mix, np.float32) for mix, _c, _n, _r in iter_examples(d, rows=rows)]
+    snrs = sorted({float(r.get("snr_db", float("nan"))) for r in rows})
+    return clips, f"{len(clips)} mixes of {d} (SNRs {', '.join('clean' if s == math.inf else f'{s:g}' for s in snrs)} dB)"
+
+
+def synthetic_clips(n: int, *, seconds: float = 3.0, seed: int = 0, sample_rate: Optional[int] = None) -> tuple[list[np.ndarray], str]:
+    """``n`` synthetic plucked notes (E2..E6) in noise at 0-10 dB SNR (when no dataset is given)."""
+    from cleartune.edge import synth
+    from cleartune.edge.params import EDGE
+
+    sr = sample_rate or EDGE.sample_rate
+    rng = np.random.default_rng(seed)
+    noises = (synth.pink_noise, synth.white_noise, synth.babble)
+    clips = []
+    for i in range(n):
+        midi = int(rng.integers(40, 89))
+        tone = synth.plucked_string(synth.detuned_hz(midi, float(rng.uniform(-40, 40))), sample_rate=sr,
+                                    duration=seconds, onset_s=float(rng.uniform(0.1, 0.5)), seed=int(rng.integers(1 << 30)))
+        noise = noises[i % len(noises)](seconds, sample_rate=sr, seed=int(rng.integers(1 << 30)))
+        clips.append(np.asarray(synth.mix_at_snr(tone.audio, noise, float(rng.uniform(0, 10))), np.float32))
+    return clips, f"{n} synthetic plucked notes in noise (0-10 dB SNR), {seconds:g} s each"
+
+
+# -- the measurement -----------------------------------------------------------------------------
+
+def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[str | Path],
+                    threads: Sequence[int] = DEFAULT_THREADS, clips: Optional[list[np.ndarray]] = None,
+                    audio_desc: str = "", with_pyin: bool = True, warmup_s: float = WARMUP_S,
+                    command: Optional[str] = None, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    """Measure every stage for every system side by side (see the module docstring) and
+    return the result dict (what :func:`write_latency` writes).  ``clips``: float32 mono
+    clips at the models' rate (default: 8 synthetic ones)."""
+    from cleartune.edge import audio_io
+    from cleartune.edge.params import EDGE
+    from cleartune.edge.pitch import PitchParams
+    from cleartune.edge.sources import DEFAULT_BLOCK, FileSource
+    from cleartune.provenance import provenance
+
+    params = EDGE
+    hop, sr = params.hop, params.sample_rate
+    hop_ms = 1000.0 * hop / sr
+    threads = parse_threads(threads)
+    if clips is None:
+        clips, audio_desc = synthetic_clips(DEFAULT_CLIPS)
+    models: dict[str, dict[str, Any]] = {}
+    for label, path in (("float", float_model), ("int8", int8_model)):
+        if path is not None:
+            models[label] = model_info(path)
+            models[label]["pi4_estimate"] = pi4_estimate(models[label]["macs_per_window"], hop_ms=hop_ms)
+
+    systems = [_make_system("no-denoise", "no-denoise", None, None, params)]
+    for t in threads:
+        for label in ("float", "int8"):
+            if label in models:
+                systems.append(_make_system(f"{label}@{t}t", label, t, models[label]["path"], params))
+    log(f"latency: systems {', '.join(s.key for s in systems)}" + (" + librosa.pyin" if with_pyin else ""))
+
+    sinks = _make_sinks()
+    pyin_fn = None
+    if with_pyin:
+        from cleartune.bench.references import pyin_track
+
+        pyin_fn = lambda x: pyin_track(x, sample_rate=sr, hop=hop)  # noqa: E731
+
+    audio = np.concatenate(clips).astype(np.float32)
+    bounds = np.cumsum([len(c) for c in clips])
+    warm_hops = int(math.ceil(warmup_s * sr / hop))
+    read_ns: list[int] = []
+    pyin_frame_ns: list[float] = []
+    out_ns: dict[str, list[int]] = {k: [] for k in sinks}
+    with tempfile.TemporaryDirectory(prefix="cleartune-bench-") as tmp:
+        wav = Path(tmp) / "latency.wav"
+        audio_io.write_wav(wav, audio, sr, subtype="float32")
+        if pyin_fn is not None:  # warm librosa up (imports, numba compilation): not recorded
+            pyin_fn(clips[0][: sr])
+        src = FileSource(str(wav), sample_rate=sr, block=DEFAULT_BLOCK)
+        n_hop = 0
+        clip_i = 0
+        rot = 0
+        try:
+            while True:
+                t0 = time.perf_counter_ns()
+                block = src.read()
+                dt = time.perf_counter_ns() - t0
+                if block is None:
+                    break
+                recording = n_hop >= warm_hops
+                if recording:
+                    read_ns.append(dt)
+                for j in range(len(block) // hop):
+                    h = block[j * hop:(j + 1) * hop]
+                    rec = n_hop >= warm_hops
+                    order = systems[rot:] + systems[:rot]
+                    rot = (rot + 1) % len(systems)
+                    for s in order:
+                        s.tracker.recording = rec
+                        t0 = time.perf_counter_ns()
+                        readings = s.tuner.process(h)
+                        dt = time.perf_counter_ns() - t0
+                        if rec:
+                            s.total_ns.append(dt)
+                            if s.tuner.denoiser is not None:
+                                st, mt = s.tuner.denoiser.timing
+                                s.stft_ns.append(st * 1e9)
+                                s.model_ns.append(mt * 1e9)
+                        for r in readings:
+                            s.readings += 1
+                            for name, sink in sinks.items():
+                                t0 = time.perf_counter_ns()
+                                sink.write(r)
+                                dt = time.perf_counter_ns() - t0
+                                if rec:
+                                    out_ns[name].append(dt)
+                    n_hop += 1
+                # a clip has streamed past: pyin on it (its cost per output frame), interleaved with the stream
+                while clip_i < len(clips) and n_hop * hop >= bounds[clip_i]:
+                    if pyin_fn is not None and bounds[clip_i] > warm_hops * hop:
+                        c = clips[clip_i]
+                        t0 = time.perf_counter_ns()
+                        _t, f0 = pyin_fn(c)
+                        pyin_frame_ns.append((time.perf_counter_ns() - t0) / max(1, len(f0)))
+                    clip_i += 1
+                    log(f"latency: clip {clip_i}/{len(clips)}")
+        finally:
+            src.close()
+            serial_stats = _close_sinks(sinks)
+    block_hops = DEFAULT_BLOCK // hop
+    rh = PitchParams().reading_hops
+    sysres: dict[str, Any] = {}
+    for s in systems:
+        pitch = np.asarray(s.tracker.ns, np.float64)
+        is_r = np.asarray(s.tracker.is_reading, bool)
+        tot = summarize_ms(s.total_ns)
+        sysres[s.key] = {
+            "label": s.label, "threads": s.threads, "hops": len(s.total_ns), "readings": s.readings,
+            "denoiser": s.tuner.denoiser.describe() if s.tuner.denoiser is not None else None,
+            "stft": summarize_ms(s.stft_ns) if s.stft_ns else None,
+            "denoise": summarize_ms(s.model_ns) if s.model_ns else None,
+            "pitch_per_hop": summarize_ms(pitch),
+            "pitch_per_reading": summarize_ms(pitch[is_r]),
+            "pitch_between_readings": summarize_ms(pitch[~is_r]),
+            "total_per_hop": tot,
+            "real_time_share": (tot["mean_ms"] / hop_ms) if tot["mean_ms"] is not None else None,
+        }
+    read = summarize_ms(read_ns)
+    shared = {
+        "read_per_block": read,
+        "read_per_hop": {k: (v / block_hops if isinstance(v, float) else v) for k, v in read.items()},
+        "block_samples": DEFAULT_BLOCK,
+        "output": {name: summarize_ms(v) for name, v in out_ns.items()},
+        "serial_sink": serial_stats,
+    }
+    pyin = {"per_frame": summarize_ms(pyin_frame_ns), "clips": len(pyin_frame_ns),
+            "what": "librosa.pyin (bench.references.pyin_track: fmin 60, fmax 1400 Hz, frame 2048, hop "
+                    f"{hop}) over a whole clip, time / output frames"} if with_pyin else None
+    result = {
+        "title": "cleartune: per-window latency",
+        "provenance": provenance(command),
+        "audio": {"description": audio_desc, "seconds": len(audio) / sr, "clips": len(clips),
+                  "warmup_s": warmup_s, "recorded_hops": max(0, n_hop - warm_hops)},
+        "params": {"sample_rate": sr, "hop": hop, "hop_ms": hop_ms, "reading_hops": rh,
+                   "reading_ms": hop_ms * rh, "block_samples": DEFAULT_BLOCK},
+        "interleaved": True,
+        "models": models,
+        "systems": sysres,
+        "shared": shared,
+        "pyin": pyin,
+    }
+    result["ratios"] = _ratios(result)
+    result["targets"] = _targets(result)
+    return result
+
+
+def _make_sinks() -> dict[str, Any]:
+    """The two outputs timed per reading: JSON line to /dev/null, binary frame to loop://."""
+    devnull = open(os.devnull, "w")
+    try:
+        from cleartune.firmware_bridge.config import RunConfig
+        from cleartune.firmware_bridge.outputs import make_output
+    except ImportError:  # pragma: no cover - firmware_bridge is part of the package
+        from cleartune.edge.pipeline import JsonLinesSink
+
+        return {"json_line": JsonLinesSink(devnull)}
+    sinks = {"json_line": make_output("stdout", RunConfig(), stream=devnull)}
+    sinks["json_line"]._bench_stream = devnull
+    try:
+        drain = _LoopDrain()
+        sinks["serial_binary_loop"] = make_output("serial:loop://", RunConfig(wire="binary", outputs=("serial:loop://",)),
+                                                  serial_factory=drain)
+        sinks["serial_binary_loop"]._bench_drain = drain
+    except Exception as e:  # pyserial missing: say so in the result
+        print(f"cleartune bench: note: serial output not timed ({e})", file=sys.stderr)
+    return sinks
+
+
+class _LoopDrain:
+    """Opens the pyserial ``loop://`` port for the serial sink and reads it back from a
+    daemon thread (the far end of the cable), so its 4 kB buffer never fills."""
+
+    def __init__(self) -> None:
+        self.port: Any = None
+        self.received = 0
+        self._stop = None
+
+    def __call__(self, port: str, *, baudrate: int, write_timeout: float):
+        import threading
+
+        import serial
+
+        self.port = serial.serial_for_url(port, baudrate=baudrate, write_timeout=write_timeout, timeout=0.05)
+        self._stop = threading.Event()
+        threading.Thread(target=self._drain, name="bench-loop-drain", daemon=True).start()
+        return self.port
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.received += len(self.port.read(4096))
+            except Exception:
+                return
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+
+def _close_sinks(sinks: dict[str, Any]) -> Optional[dict[str, Any]]:
+    stats = None
+    for name, s in sinks.items():
+        if hasattr(s, "wait_idle"):
+            s.wait_idle(2.0)
+        s.close()
+        if hasattr(s, "stats"):
+            stats = s.stats()
+        drain = getattr(s, "_bench_drain", None)
+        if drain is not None:
+            drain.stop()
+            if stats is not None:
+                stats["bytes_received_at_far_end"] = drain.received
+        stream = getattr(s, "_bench_stream", None)
+        if stream is not None:
+            stream.close()
+    return stats
+
+
+def _get(d: Optional[dict], *keys):
+    for k in keys:
+        if d is None:
+            return None
+        d = d.get(k)
+    return d
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return a / b if a is not None and b is not None and b > 0 else None
+
+
+def _ratios(r: dict[str, Any]) -> dict[str, Any]:
+    S = r["systems"]
+    out: dict[str, Any] = {}
+    pyin_mean = _get(r.get("pyin"), "per_frame", "mean_ms")
+    pyin_med = _get(r.get("pyin"), "per_frame", "median_ms")
+    for key, s in S.items():
+        mean, med = s["total_per_hop"]["mean_ms"], s["total_per_hop"]["median_ms"]
+        out[key] = {
+            "pyin_over_pipeline_mean": _ratio(pyin_mean, mean),
+            "pyin_over_pipeline_median": _ratio(pyin_med, med),
+            "vs_no_denoise_mean": _ratio(mean, S["no-denoise"]["total_per_hop"]["mean_ms"]),
+            "denoiser_overhead_mean_ms": (mean - S["no-denoise"]["total_per_hop"]["mean_ms"]) if key != "no-denoise" else 0.0,
+        }
+    for t in {s["threads"] for s in S.values() if s["threads"]}:
+        f, q = S.get(f"float@{t}t"), S.get(f"int8@{t}t")
+        if f and q:
+            out[f"int8_over_float_denoise_median@{t}t"] = _ratio(q["denoise"]["median_ms"], f["denoise"]["median_ms"])
+    for lab in ("float", "int8"):
+        ts = sorted(s["threads"] for s in S.values() if s["label"] == lab)
+        if len(ts) > 1:
+            a, b = S[f"{lab}@{ts[0]}t"], S[f"{lab}@{ts[-1]}t"]
+            out[f"{lab}_denoise_median_{ts[-1]}t_over_{ts[0]}t"] = _ratio(b["denoise"]["median_ms"], a["denoise"]["median_ms"])
+    return out
+
+
+def _targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    S = r["systems"]
+    q1 = S.get("int8@1t")
+
+    def item(name, value, threshold, ok, unit, note=""):
+        status = "n/a" if value is None else ("pass" if ok(value) else "fail")
+        return {"target": name, "value": value, "threshold": threshold, "unit": unit, "status": status, "note": note}
+
+    med = _get(q1, "total_per_hop", "median_ms")
+    spd = _get(r["ratios"], "int8@1t", "pyin_over_pipeline_mean")
+    return [
+        item("edge pipeline per hop (STFT + int8 denoiser + pitch, Tuner.process), median at 1 thread", med,
+             TARGET_PIPELINE_MEDIAN_MS, lambda v: v <= TARGET_PIPELINE_MEDIAN_MS, "ms",
+             "" if q1 else "no int8 model measured at 1 thread"),
+        item("librosa.pyin per frame / edge pipeline per hop (int8, 1 thread, means: amortized)", spd,
+             TARGET_PYIN_SPEEDUP, lambda v: v >= TARGET_PYIN_SPEEDUP, "x faster",
+             "" if r.get("pyin") else "pyin not measured"),
+    ]
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+def _f(v, nd: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+
+def _mp(d: Optional[dict], nd: int = 3) -> str:
+    """``median / p95`` of a summary."""
+    if not d or d.get("median_ms") is None:
+        return "-"
+    return f"{d['median_ms']:.{nd}f} / {d['p95_ms']:.{nd}f}"
+
+
+def to_markdown(r: dict[str, Any]) -> str:
+    from cleartune.provenance import markdown_block
+
+    p, S, sh = r["params"], r["systems"], r["shared"]
+    keys = list(S)
+    L = [f"# {r['title']}", "",
+         f"One window = one hop of {p['hop']} samples at {p['sample_rate']} Hz = **{p['hop_ms']:.2f} ms of audio**; "
+         f"a reading every {p['reading_hops']} hops ({p['reading_ms']:.1f} ms).  Audio: {r['audio']['description']}, "
+         f"{r['audio']['seconds']:.1f} s through the run loop's FileSource (blocks of {p['block_samples']} samples); "
+         f"the first {r['audio']['warmup_s']:g} s are warm-up, {r['audio']['recorded_hops']} hops recorded per system.  "
+         "All systems are fed the same hops, the order rotated every hop (interleaved).", "",
+         "## Targets", "", "| target | value | threshold | status |", "|---|---|---|---|"]
+    for t in r["targets"]:
+        op = ">=" if "faster" in t["unit"] else "<="
+        note = f" ({t['note']})" if t["note"] else ""
+        L.append(f"| {t['target']} | {_f(t['value'], 2)} {t['unit']} | {op} {t['threshold']:g} | **{t['status']}**{note} |")
+    L += ["", "## Stages, milliseconds: median / p95", "",
+          "| stage | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+
+    def row(name: str, get) -> None:
+        L.append(f"| {name} | " + " | ".join(get(S[k]) for k in keys) + " |")
+
+    rd, out = sh["read_per_hop"], sh["output"]
+    row("audio read, per hop (FileSource block / " + str(p["block_samples"] // p["hop"]) + ")", lambda s: _mp(rd, 4))
+    row("STFT (framer), per hop", lambda s: _mp(s["stft"]))
+    row("denoiser (features + model + inverse), per hop", lambda s: _mp(s["denoise"]))
+    row("pitch, per hop (all hops)", lambda s: _mp(s["pitch_per_hop"]))
+    row("pitch, amortized per hop (mean)", lambda s: _f(s["pitch_per_hop"]["mean_ms"]))
+    row("pitch, per reading (reading hops)", lambda s: _mp(s["pitch_per_reading"]))
+    if "json_line" in out:
+        row("output: JSON line, per reading", lambda s: _mp(out["json_line"], 4))
+    if "serial_binary_loop" in out:
+        row("output: binary frame to serial loop://, per reading", lambda s: _mp(out["serial_binary_loop"], 4))
+    row("**whole pipeline per hop** (Tuner.process)", lambda s: "**" + _mp(s["total_per_hop"]) + "**")
+    row("whole pipeline, mean per hop (amortized)", lambda s: _f(s["total_per_hop"]["mean_ms"]))
+    row("whole pipeline, mean / hop of audio", lambda s: f"{100 * s['real_time_share']:.1f} %" if s["real_time_share"] else "-")
+    if r.get("pyin"):
+        pf = r["pyin"]["per_frame"]
+        L += ["", f"Reference: **librosa.pyin** per output frame (same hop, {r['pyin']['clips']} clips, whole clip "
+                  f"time / frames): median {_f(pf['median_ms'])} ms, p95 {_f(pf['p95_ms'])} ms, mean {_f(pf['mean_ms'])} ms."]
+    L += ["", "## Ratios (same run, interleaved)", "", "| system | pyin / pipeline (means) | pyin / pipeline (medians) | "
+          "pipeline / no-denoise (means) | denoiser overhead ms (means) |", "|---|---|---|---|---|"]
+    for k in keys:
+        q = r["ratios"][k]
+        L.append(f"| {k} | {_f(q['pyin_over_pipeline_mean'], 1)} | {_f(q['pyin_over_pipeline_median'], 1)} | "
+                 f"{_f(q['vs_no_denoise_mean'], 2)} | {_f(q['denoiser_overhead_mean_ms'])} |")
+    extra = [(k, v) for k, v in r["ratios"].items() if not isinstance(v, dict)]
+    if extra:
+        L += [""] + [f"- {k}: {_f(v, 2)}" for k, v in extra]
+    if r["models"]:
+        L += ["", "## Models: MACs per window and a Raspberry Pi 4 estimate", "",
+              "| model | file | bytes | MACs / window | MAC source | Pi 4 model time / window (1 core) | share of a hop |",
+              "|---|---|---|---|---|---|---|"]
+        for lab, m in r["models"].items():
+            e = m.get("pi4_estimate")
+            est = f"{e['ms_per_window_range'][0]:.3f}-{e['ms_per_window_range'][1]:.3f} ms" if e else "-"
+            share = f"{100 * e['share_of_hop_range'][0]:.1f}-{100 * e['share_of_hop_range'][1]:.1f} %" if e else "-"
+            L.append(f"| {lab} ({m['model_version']}, {m['dtype']}) | `{m['file']}` | {m['bytes']:,} | "
+                     f"{m['macs_per_window']:,} | {m['macs_source']} | {est} | {share} |" if m["macs_per_window"] else
+                     f"| {lab} | `{m['file']}` | {m['bytes']:,} | - | - | - | - |")
+        lo, hi = PI4_GMACS_PER_CORE
+        L += ["", f"Pi 4 estimate = MACs / ({lo:g} to {hi:g} GMAC/s), the assumed int8 LiteRT throughput of one "
+                  "Cortex-A72 core -- an assumption, not a measurement; it covers the model only (invoke overhead, "
+                  "the STFT, the tracker and Python come on top; measure on the device with this command)."]
+    ss = sh.get("serial_sink")
+    if ss:
+        L += ["", f"Serial sink after the run: {ss}."]
+    L += ["", "## Provenance", "", markdown_block(r["provenance"]).rstrip(), ""]
+    return "\n".join(L)
+
+
+def write_latency(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """``latency.md`` and ``latency.json`` in ``out_dir`` (written atomically)."""
+    import json
+
+    from cleartune.quantize.report import _atomic_text, json_safe
+
+    out = Path(out_dir)
+    paths = {"md": out / "latency.md", "json": out / "latency.json"}
+    _atomic_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
+    _atomic_text(paths["md"], to_markdown(result))
+    return paths
+
+
+def summary_lines(r: dict[str, Any]) -> list[str]:
+    """A few lines for the terminal."""
+    S = r["systems"]
+    lines = []
+    for k, s in S.items():
+        t = s["total_per_hop"]
+        lines.append(f"  {k:<11} per hop: median {_f(t['median_ms'])} ms, p95 {_f(t['p95_ms'])} ms, mean {_f(t['mean_ms'])} ms"
+                     + (f"; denoiser median {_f(s['denoise']['median_ms'])} ms" if s["denoise"] else "")
+                     + f"; pitch per reading median {_f(s['pitch_per_reading']['median_ms'])} ms")
+    if r.get("pyin"):
+        lines.append(f"  pyin per frame: median {_f(r['pyin']['per_frame']['median_ms'])} ms")
+    for t in r["targets"]:
+        lines.append(f"  target: {t['target']}: {_f(t['value'], 2)} {t['unit']} -> {t['status']}")
+    return lines
