@@ -624,6 +624,10 @@ def _atomic_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+#: Public name of the atomic text writer (used by the benchmarks).
+atomic_write_text = _atomic_text
+
+
 def plot_report(report: dict[str, Any], path: Path) -> Optional[str]:
     """Latency and accuracy figure (PNG).  Returns None, or a note when matplotlib is missing."""
     try:
