@@ -264,6 +264,17 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
         n_hop = 0
         clip_i = 0
         rot = 0
+
+        def run_pyin(i: int, upto: int) -> int:
+            while i < len(clips) and upto >= bounds[i]:
+                if pyin_fn is not None and bounds[i] > warm_hops * hop:
+                    t0 = time.perf_counter_ns()
+                    _t, f0 = pyin_fn(clips[i])
+                    pyin_frame_ns.append((time.perf_counter_ns() - t0) / max(1, len(f0)))
+                i += 1
+                log(f"latency: clip {i}/{len(clips)}")
+            return i
+
         try:
             while True:
                 t0 = time.perf_counter_ns()
@@ -299,15 +310,9 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
                                 if rec:
                                     out_ns[name].append(dt)
                     n_hop += 1
-                # a clip has streamed past: pyin on it (its cost per output frame), interleaved with the stream
-                while clip_i < len(clips) and n_hop * hop >= bounds[clip_i]:
-                    if pyin_fn is not None and bounds[clip_i] > warm_hops * hop:
-                        c = clips[clip_i]
-                        t0 = time.perf_counter_ns()
-                        _t, f0 = pyin_fn(c)
-                        pyin_frame_ns.append((time.perf_counter_ns() - t0) / max(1, len(f0)))
-                    clip_i += 1
-                    log(f"latency: clip {clip_i}/{len(clips)}")
+                # the clips the stream has passed: pyin on each (its cost per output frame), in step with the stream
+                clip_i = run_pyin(clip_i, n_hop * hop)
+            run_pyin(clip_i, len(audio))  # the end of the stream (a trailing partial hop is not processed)
         finally:
             src.close()
             serial_stats = _close_sinks(sinks)
