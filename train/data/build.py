@@ -59,6 +59,8 @@ NOISE_SEGMENT_FLOOR_DB = 50.0
 #: Largest |cents| a mix's true f0 may sit from its note (keeps the note label unambiguous).
 MAX_CENTS_OFF = 49.9
 CACHE_BYTES = 768 * 2 ** 20
+#: Permissions of the text files we write (mkstemp would leave them 0600).
+FILE_MODE = 0o644
 
 
 @dataclass
@@ -88,6 +90,10 @@ class BuildConfig:
     jobs: int = 1
     progress: bool = True
     command: str = ""
+
+    def __post_init__(self) -> None:
+        if self.holdout and self.generate.pool != "holdout":
+            self.generate = replace(self.generate, pool="holdout")
 
     def settings_dict(self) -> dict[str, Any]:
         """The settings that define the content (compared when resuming)."""
@@ -158,6 +164,7 @@ def _atomic_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -586,6 +593,11 @@ def build_dataset(config: BuildConfig) -> BuildReport:
         "format": FORMAT, "format_version": FORMAT_VERSION, "complete": False,
         "signal_params": config.params.to_dict(), "preset": config.preset, "seed": config.seed,
         "settings": settings, "pool": pool.to_dict(), "command": config.command,
+        "source_origin": {
+            "guitar": f"folder {config.guitar_dir}" if config.guitar_dir else "generated",
+            "harmonic": f"folder {config.harmonic_dir}" if config.harmonic_dir else "generated",
+            "environmental": f"folder {config.env_dir}" if config.env_dir else "generated",
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)),
     }
     _write_info(out, info)

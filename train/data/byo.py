@@ -184,7 +184,7 @@ def skipped_warning(skipped: list[Skipped], *, limit: int = 8) -> Optional[str]:
         return None
     names = ", ".join(Path(s.path).name for s in skipped[:limit])
     more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
-    return f"warning: skipped {len(skipped)} unreadable input file(s): {names}{more}"
+    return f"warning: skipped {len(skipped)} input file(s) (unreadable, empty or silent): {names}{more}"
 
 
 def nan_to_none(v: float) -> Optional[float]:

@@ -178,8 +178,18 @@ def config_from_args(args: argparse.Namespace):
         harmonic_dir=Path(args.harmonic) if args.harmonic else None,
         env_dir=Path(args.environmental) if args.environmental else None,
         generate=gen, holdout=bool(args.holdout), jobs=int(args.jobs), progress=not args.quiet,
-        command="cleartune data " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else "",
+        command=_command_line(),
     )
+
+
+def _command_line() -> str:
+    """The command as typed (``cleartune ...``), or the program's argv when called otherwise."""
+    from pathlib import Path
+
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if prog.startswith("cleartune"):
+        prog = "cleartune"
+    return " ".join([prog, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def _fmt_bytes(n: float) -> str:

@@ -244,6 +244,7 @@ def _write_json(path: Path, obj: Any) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(obj, fh, indent=1)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         try:
