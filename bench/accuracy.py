@@ -387,7 +387,7 @@ def plot_accuracy(r: dict[str, Any], path: Path) -> Optional[str]:
 def write_accuracy(result: dict[str, Any], out_dir: str | Path, *, plot: bool = True) -> dict[str, Path]:
     """``accuracy.md``, ``accuracy.json`` and ``accuracy.png`` in ``out_dir``; removes the
     resume file once the results are written."""
-    from cleartune.quantize.report import _atomic_text, json_safe
+    from cleartune.quantize.report import atomic_write_text, json_safe
 
     out = Path(out_dir)
     paths = {"md": out / "accuracy.md", "json": out / "accuracy.json", "png": out / "accuracy.png"}
@@ -395,8 +395,8 @@ def write_accuracy(result: dict[str, Any], out_dir: str | Path, *, plot: bool = 
     if note:
         paths.pop("png")
         result.setdefault("notes", []).append(note)
-    _atomic_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
-    _atomic_text(paths["md"], to_markdown(result, plot_name=None if note else paths["png"].name))
+    atomic_write_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(paths["md"], to_markdown(result, plot_name=None if note else paths["png"].name))
     partial = out / PARTIAL_NAME
     if partial.is_file():
         partial.unlink()

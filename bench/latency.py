@@ -582,12 +582,12 @@ def write_latency(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path
     """``latency.md`` and ``latency.json`` in ``out_dir`` (written atomically)."""
     import json
 
-    from cleartune.quantize.report import _atomic_text, json_safe
+    from cleartune.quantize.report import atomic_write_text, json_safe
 
     out = Path(out_dir)
     paths = {"md": out / "latency.md", "json": out / "latency.json"}
-    _atomic_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
-    _atomic_text(paths["md"], to_markdown(result))
+    atomic_write_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(paths["md"], to_markdown(result))
     return paths
 
 
