@@ -226,3 +226,33 @@ def test_cli_parsers():
 
 def test_f0_module_constants_consistent():
     assert f0mod.A4_HZ == 440.0 and note_name(round(hz_to_midi(f0mod.midi_to_hz(88)))) == "E6"
+
+
+def test_mic_filter_and_reverb_are_stable_and_keep_pitch():
+    import scipy.signal
+
+    from cleartune.train.data.synth_noise import mic_filter, reverb
+
+    x = plucked(220.0, noise=0.0)
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        sos, desc = mic_filter(SR, rng)
+        assert desc.startswith("hp")
+        for sec in sos:                                         # every pole inside the unit circle
+            assert np.all(np.abs(np.roots(sec[3:])) < 1.0)
+        y = scipy.signal.sosfilt(sos, x)
+        assert np.all(np.isfinite(y))
+    y = reverb(x, SR, np.random.default_rng(0), rt60_s=0.8, wet=0.4)
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(x ** 2)), rel=1e-9)
+    a, b = int(0.3 * SR), int(1.7 * SR)
+    assert abs(cents(measure_f0(y[a:b], SR, f0_hint=220.0).f0_hz, measure_f0(x[a:b], SR, f0_hint=220.0).f0_hz)) < 0.3
+
+
+def test_env_noises_are_finite_at_any_rate():
+    from cleartune.train.data.synth_noise import ENV_KINDS, make_env_noise
+
+    for sr in (8000, 22050):
+        for k in ENV_KINDS:
+            x = make_env_noise(k, sr, sr, np.random.default_rng(3))
+            assert x.shape == (sr,) and np.all(np.isfinite(x))
+            assert np.sqrt(np.mean(x ** 2)) == pytest.approx(1.0, rel=1e-6)
