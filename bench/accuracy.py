@@ -286,9 +286,20 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
         "models": models,
         "threads": threads,
         "results": agg,
-        "per_clip": records,
+        "per_clip": [_compact(r) for r in records],
     }
     return result
+
+
+def _compact(rec: dict[str, Any]) -> dict[str, Any]:
+    """A per-clip record for the JSON: counts and the median |cents| instead of every reading's cents."""
+    out = {k: v for k, v in rec.items() if k != "systems"}
+    out["systems"] = {}
+    for s, c in rec["systems"].items():
+        ce = np.abs(np.asarray(c["cents"], np.float64))
+        out["systems"][s] = {k: c[k] for k in ("n", "right", "voiced", "octave")}
+        out["systems"][s]["median_abs_cents"] = round(float(np.median(ce)), 4) if ce.size else None
+    return out
 
 
 # -- writing ------------------------------------------------------------------------------------
