@@ -17,6 +17,17 @@ import sys
 _DEF_NOTES = "40-88"
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show ``(default: X)`` only where there is a default and the help text does not
+    already describe it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
     b = sub.add_parser(
@@ -26,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "with the guitar's true f0.  Each of guitar/harmonic/environmental comes from your folder when "
                     "given, else from the built-in offline generator (fluidsynth + FluidR3_GM, espeak-ng, "
                     "synthesized noise).  Re-running the same command resumes an interrupted build.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
     )
     b.add_argument("--out", required=True, metavar="DIR", help="dataset folder to create or resume")
     b.add_argument("--preset", choices=("seed", "edge"), default="edge", help="signal parameters (edge/params.py)")
@@ -64,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--n-env", type=int, default=None, metavar="N",
                    help="environmental noise files (default: n_mixes/10, 12..300)")
     g.add_argument("--noise-seconds", type=float, default=12.0, metavar="S", help="length of each noise source")
-    g.add_argument("--soundfont", default=None, metavar="SF2", help="soundfont (default FluidR3_GM)")
+    g.add_argument("--soundfont", default=None, metavar="SF2", help="soundfont (default: /usr/share/sounds/sf2/FluidR3_GM.sf2)")
     m = b.add_argument_group("mixing")
     m.add_argument("--detune-cents", type=float, default=50.0, metavar="C",
                    help="the true f0 lies uniformly within +-C cents of its note (exact FFT resampling; 0: no detune)")
