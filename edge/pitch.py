@@ -92,13 +92,14 @@ class PitchParams:
     track_cents: float = 6.0               # ... around a prediction from measured partials
     # decisions
     silence_dbfs: float = -70.0            # RMS below this is silence
-    min_salience: float = 25.0             # least salience (sum of dB above floor) for a note
+    min_salience: float = 25.0             # summed salience (dB above floor) of a candidate peak
+    min_mean_salience: float = 5.0         # least salience per partial for a note [dB]
     min_partials: int = 2                  # least partials measured for a note
-    n_candidates: int = 3                  # salience peaks considered per reading
+    n_candidates: int = 2                  # peaks of each salience considered per reading
     candidate_spacing_cents: float = 60.0  # ... at least this far apart
-    candidate_salience: float = 0.5        # ... with at least this x min_salience
+    candidate_salience: float = 0.5        # ... with at least this x min_(mean_)salience
     match_cents: float = 40.0              # a peak this close to a track continues it
-    max_tracks: int = 4                    # note hypotheses followed at once
+    max_tracks: int = 5                    # note hypotheses followed at once
     confirm_readings: int = 3              # precise estimates before a track can be shown
     onset_confirm_readings: int = 2        # ... for a track that started at an onset
     challenge_readings: int = 10           # a fresh pluck may take over for this many readings ...
@@ -107,7 +108,8 @@ class PitchParams:
     release_readings: int = 3              # readings without the note before it is dropped
     ghost_power_fraction: float = 0.04     # a track with less than this share of its partial
                                            # power off multiples of m is a sub-harmonic ghost
-    onset_flux_db: float = 4.0             # mean positive band-energy jump that marks an onset
+    onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
+    onset_top_bands: int = 6               # ... this many of 24 bands) that marks an onset
     steady_cents: float = 15.0             # consecutive estimates within this -> steady
     # averaging and display
     max_average_s: float = 1.5
@@ -305,6 +307,7 @@ class PitchTracker:
         self._sal_idx = idx
         w = np.where(fk <= 1500.0, 1.0, np.clip(1.0 - 0.5 * (fk - 1500.0) / 3500.0, 0.5, 1.0))
         self._sal_w = np.where(valid, w, 0.0)
+        self._sal_wsum = np.maximum(self._sal_w.sum(axis=1), 1e-9)
         self._sal_k = np.broadcast_to(k, fk.shape)
 
     def _build_onset_bands(self) -> None:
@@ -431,9 +434,9 @@ class PitchTracker:
         W = self._decision_window()
         S = self._spec(dec, W, cache)
         C = np.clip(S.pdb - (S.noise_db + p.noise_margin_db), 0.0, p.clip_db)
-        sal = self._salience(C, W)
-        cands = self._candidates(sal)
-        self._update_tracks(cands, sal, W, cache)
+        sal, saln = self._salience(C, W)
+        cands = self._candidates(sal, saln)
+        self._update_tracks(cands, saln, W, cache)
         shown = self._choose()
         est_shown = None
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
@@ -445,7 +448,7 @@ class PitchTracker:
             self._average(shown, est_shown)
         self._prev = {(k[0], k[1]): v.X for k, v in cache.items() if len(k) == 2}
 
-        best_sal = float(np.max(sal)) if len(sal) else -math.inf
+        best_sal = float(np.max(saln)) if len(saln) else -math.inf
         if shown is None:
             return Reading.silent(t, min(0.5, self._conf(best_sal, 0, None, None)))
         conf = self._conf(shown.sal, shown.n, shown.mean_sigma, shown.mean_f)
@@ -473,7 +476,8 @@ class PitchTracker:
         return W
 
     def _detect_onset(self, ring: _Ring) -> bool:
-        """A jump of band energies relative to the last two readings; sets the onset sample
+        """A jump of band energies (24 log-spaced bands, the mean of the largest rises)
+        relative to the last two readings; sets the onset sample
         (the hop with the largest energy rise among the last frame's hops)."""
         w = self._on_w
         x = ring.last(w) * self._on_hann
@@ -485,7 +489,8 @@ class PitchTracker:
         onset = False
         if len(hist) >= 2:
             ref = np.maximum(hist[-1], hist[-2])
-            flux = float(np.mean(np.clip(band - ref, 0.0, 30.0)))
+            rise = np.sort(np.clip(band - ref, 0.0, 30.0))
+            flux = float(np.mean(rise[-self.p.onset_top_bands:]))   # a high note lifts few bands
             onset = flux > self.p.onset_flux_db and self._reading_idx - self._onset_reading > 1
         hist.append(band)
         del hist[:-2]
@@ -507,10 +512,11 @@ class PitchTracker:
         return self.n_samples - (i + 1) * self.hop
 
     # -- candidates ----------------------------------------------------------------------------
-    def _salience(self, C: np.ndarray, W: int) -> np.ndarray:
+    def _salience(self, C: np.ndarray, W: int) -> Tuple[np.ndarray, np.ndarray]:
         """Salience per grid f0: sum over its partials of (dB above floor, max over a
-        tolerance neighbourhood) minus the missing-partial penalty.  Keeps the per-partial
-        values (``self._sal_vals``, (n_grid, n_partials)) for the octave checks."""
+        tolerance neighbourhood) minus the missing-partial penalty, and the same per
+        partial (weighted mean).  Keeps the per-partial values (``self._sal_vals``,
+        (n_grid, n_partials)) for the octave checks."""
         Cz = np.zeros(self._band_hi + 1)
         Cz[: self._band_hi] = C[: self._band_hi]
         stack = np.stack([Cz if r == 0 else scipy.ndimage.maximum_filter1d(Cz, 2 * r + 1, mode="constant")
@@ -518,7 +524,8 @@ class PitchTracker:
         stack[:, -1] = 0.0
         vals = stack[self._sal_sel[W], self._sal_idx]
         self._sal_vals = vals
-        return np.sum(self._sal_w * (vals - self.p.missing_penalty_db), axis=1)
+        sal = np.sum(self._sal_w * (vals - self.p.missing_penalty_db), axis=1)
+        return sal, sal / self._sal_wsum
 
     def _grid_pos(self, f: float) -> float:
         return CENTS_PER_OCTAVE * math.log2(f / self.p.fmin) / self.p.grid_cents
@@ -530,28 +537,35 @@ class PitchTracker:
             return -math.inf
         return float(np.max(sal[lo:hi]))
 
-    def _candidates(self, sal: np.ndarray) -> List[Tuple[float, float]]:
-        """Up to ``n_candidates`` salience peaks (f0 [Hz], salience), strongest first, each
-        moved to a sub-multiple that explains nearly as much and has its own partials
+    def _candidates(self, sal: np.ndarray, saln: np.ndarray) -> List[float]:
+        """Candidate f0s [Hz]: the strongest peaks of the summed salience (favours rich
+        low notes) and of the per-partial salience (fair to high notes with few partials),
+        each moved to a sub-multiple that explains nearly as much and has its own partials
         between the peak's (a weak fundamental puts the peak an octave or twelfth up)."""
         p = self.p
-        work = sal.copy()
-        out: List[Tuple[float, float]] = []
+        out: List[float] = []
+        self._peaks(sal, sal, p.n_candidates, p.candidate_salience * p.min_salience, out)
+        self._peaks(saln, sal, p.n_candidates, p.candidate_salience * p.min_mean_salience, out)
+        return out
+
+    def _peaks(self, score: np.ndarray, sal: np.ndarray, n: int, floor: float, out: List[float]) -> None:
+        p = self.p
+        work = score.copy()
         guard = int(round(p.candidate_spacing_cents / p.grid_cents))
-        floor = p.candidate_salience * p.min_salience
-        for _ in range(p.n_candidates):
+        for _ in range(n):
             i = int(np.argmax(work))
             s = float(work[i])
             if not s >= floor:
                 break
             d = 0.0
-            if 0 < i < len(sal) - 1:
-                a, b, c = sal[i - 1], sal[i], sal[i + 1]
+            if 0 < i < len(score) - 1:
+                a, b, c = score[i - 1], score[i], score[i + 1]
                 den = a - 2 * b + c
                 if den < 0:
                     d = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
             f = float(p.fmin * 2.0 ** ((i + d) * p.grid_cents / CENTS_PER_OCTAVE))
             work[max(0, i - guard):i + guard + 1] = -np.inf
+            s = self._salience_at(sal, f)
             for div in (2, 3):
                 fs = f / div
                 if fs < p.fmin:
@@ -565,19 +579,18 @@ class PitchTracker:
                 shared = valid & (kk % div == 0)
                 if own.any() and shared.any() and np.mean(vals[own]) >= 0.4 * np.mean(vals[shared]) \
                         and np.mean(vals[own]) > p.missing_penalty_db:
-                    f, s = fs, ss
+                    f = fs
                     work[max(0, j - guard):j + guard + 1] = -np.inf
                     break
-            if all(abs(_cents(f, g)) > p.candidate_spacing_cents for g, _ in out):
-                out.append((f, s))
-        return out
+            if all(abs(_cents(f, g)) > p.candidate_spacing_cents for g in out):
+                out.append(f)
 
     # -- tracks ------------------------------------------------------------------------------
-    def _update_tracks(self, cands: List[Tuple[float, float]], sal: np.ndarray, W: int, cache: dict) -> None:
+    def _update_tracks(self, cands: List[float], saln: np.ndarray, W: int, cache: dict) -> None:
         p = self.p
         idx = self._reading_idx
         fresh = idx - self._onset_reading <= p.onset_confirm_readings
-        for f, s in cands:
+        for f in cands:
             near = [tr for tr in self._tracks if abs(_cents(f, tr.f)) < p.match_cents]
             if near:
                 continue
@@ -589,7 +602,7 @@ class PitchTracker:
         dec = "den" if self._have_den else "raw"
         for tr in self._tracks:
             est = self._estimate(tr, dec, cache)
-            tr.sal = self._salience_at(sal, tr.f)
+            tr.sal = self._salience_at(saln, tr.f)
             if est is None or est.n < p.min_partials:
                 tr.misses += 1
                 tr.last_est = None
@@ -650,7 +663,7 @@ class PitchTracker:
         """Present, steady and established enough to be shown."""
         need = self.p.onset_confirm_readings if tr.onset_born else self.p.confirm_readings
         return (tr.misses == 0 and tr.n_est >= need and tr.jump_cents() <= self.p.steady_cents
-                and tr.sal >= self.p.min_salience)
+                and tr.sal >= self.p.min_mean_salience)
 
     def _score(self, tr: _Track) -> float:
         """How likely a track is the instrument: partial energy, less a penalty for
@@ -673,6 +686,13 @@ class PitchTracker:
                       and tr.energy_db >= cur.energy_db + p.switch_db]
             if rivals:
                 cur = max(rivals, key=self._score)
+            else:   # the shown note may be the upper octave (twelfth) of a ready track
+                for tr in self._tracks:
+                    if tr is cur or not self._ready(tr) or tr.energy_db < cur.energy_db - 1.0 or tr.frac < 0.5:
+                        continue
+                    if any(abs(_cents(cur.f, m * tr.f)) < p.match_cents for m in (2, 3)):
+                        cur = tr
+                        break
         if cur is None:
             ready = [tr for tr in self._tracks if self._ready(tr)]
             if ready:
@@ -868,11 +888,11 @@ class PitchTracker:
         tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
 
     def _conf(self, sal: float, n_partials: int, sigma_hz: Optional[float], f: Optional[float]) -> float:
-        """0..1: salience relative to the note threshold, partials measured, and the
+        """0..1: per-partial salience relative to the note threshold, partials measured, and the
         uncertainty of the shown pitch (1 for a clear, steady note)."""
         if not math.isfinite(sal):
             return 0.0
-        z = (sal - self.p.min_salience) / (0.3 * self.p.min_salience)
+        z = (sal - self.p.min_mean_salience) / (0.3 * self.p.min_mean_salience)
         s = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
         if sigma_hz is None or f is None or not math.isfinite(sigma_hz):
             return float(s * min(1.0, n_partials / 3 + 0.3))
