@@ -110,7 +110,13 @@ class PitchParams:
                                            # power off multiples of m is a sub-harmonic ghost
     onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
     onset_top_bands: int = 6               # ... this many of 24 bands) that marks an onset
-    steady_cents: float = 15.0             # consecutive estimates within this -> steady
+    steady_readings: int = 5               # precise estimates judged for steadiness
+    first_step_cents: float = 4.0          # the first two estimates of a note agree this well
+    steady_rms_cents: float = 1.5          # later ones lie this close to a straight line
+    max_steady_rms_cents: float = 4.0      # ... (or 3 sigma, up to this) ...
+    max_glide_cents_s: float = 100.0       # ... changing at most this fast (peg turning)
+    ready_spread_cents: float = 3.0        # a note is first shown only when its peaks are this
+                                           # sharp (frequency spread across a peak's bins)
     # averaging and display
     max_average_s: float = 1.5
     change_sigma: float = 5.0
@@ -176,6 +182,7 @@ class _Precise:
     cfg: Tuple[int, int]  # (frame, lag) [samples]
     k: np.ndarray       # partial numbers measured
     power: np.ndarray   # their powers [linear]
+    spread_cents: float  # power-weighted frequency disagreement across each peak's bins [cents]
 
 
 @dataclass
@@ -211,6 +218,8 @@ class _Track:
         self.mean_f = f
         self.mean_sigma = math.inf
         self.unsteady = 0                 # consecutive unsteady readings
+        self.sigma_cents = 0.0            # uncertainty of the latest estimate [cents]
+        self.spread_cents = 0.0           # frequency spread across its peaks' bins [cents]
         self.last_est: Optional[_Precise] = None
 
     def reset_to(self, f: float) -> None:
@@ -229,11 +238,19 @@ class _Track:
             return float(np.median(self.B_hist)), True
         return default, False
 
-    def jump_cents(self) -> float:
-        """Change between the last two precise estimates [cents] (inf if fewer)."""
-        if len(self.recent) < 2:
-            return math.inf
-        return abs(_cents(self.recent[-1], self.recent[-2]))
+    def steadiness(self) -> Tuple[float, float]:
+        """(rms deviation from a straight line [cents], slope [cents per reading]) of the
+        latest precise estimates; a single step when there are two; (inf, inf) with fewer."""
+        n = len(self.recent)
+        if n < 2:
+            return math.inf, math.inf
+        c = _CENTS_PER_LN * np.log(np.asarray(self.recent) / self.recent[-1])
+        if n == 2:
+            return abs(float(c[1] - c[0])), float(c[1] - c[0])
+        x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+        slope = float(np.dot(x, c) / np.dot(x, x))
+        res = c - c.mean() - slope * x
+        return float(np.sqrt(np.sum(res * res) / (n - 2))), slope
 
 
 class PitchTracker:
@@ -619,11 +636,13 @@ class PitchTracker:
             tr.n_est += 1
             tr.f = est.f1
             tr.recent.append(est.f1)
-            del tr.recent[:-4]
+            del tr.recent[:-p.steady_readings]
             tr.energy_db = est.energy_db
+            tr.sigma_cents = _CENTS_PER_LN * est.sigma / est.f1
+            tr.spread_cents = est.spread_cents
             tr.n = est.n
             tr.frac = est.n / max(est.n_expected, 1)
-            tr.unsteady = tr.unsteady + 1 if tr.jump_cents() > p.steady_cents else 0
+            tr.unsteady = 0 if self._steady(tr) else tr.unsteady + 1
             if est.B_fitted and est.cfg[0] >= self.windows[-1] // 2:
                 tr.B_hist.append(est.B)
                 del tr.B_hist[:-9]
@@ -662,8 +681,23 @@ class PitchTracker:
     def _ready(self, tr: _Track) -> bool:
         """Present, steady and established enough to be shown."""
         need = self.p.onset_confirm_readings if tr.onset_born else self.p.confirm_readings
-        return (tr.misses == 0 and tr.n_est >= need and tr.jump_cents() <= self.p.steady_cents
+        return (tr.misses == 0 and tr.n_est >= need and tr.unsteady == 0
+                and tr.spread_cents <= self.p.ready_spread_cents
                 and tr.sal >= self.p.min_mean_salience)
+
+    def _steady(self, tr: _Track) -> bool:
+        """The pitch holds still or moves smoothly and slowly (a string, perhaps being
+        tuned), unlike a voice (glides, vibrato, jitter).  Two estimates must agree within
+        ``first_step_cents``; more must lie on a line (rms ``steady_rms_cents``, or three
+        times their own uncertainty in noise, at most ``max_steady_rms_cents``) rising or
+        falling by at most
+        ``max_glide_cents_s``."""
+        p = self.p
+        rms, slope = tr.steadiness()
+        if len(tr.recent) == 2:
+            return rms <= p.first_step_cents
+        tol = min(max(p.steady_rms_cents, 3.0 * tr.sigma_cents), p.max_steady_rms_cents)
+        return rms <= tol and abs(slope) <= p.max_glide_cents_s * self.lag / self.sr
 
     def _score(self, tr: _Track) -> float:
         """How likely a track is the instrument: partial energy, less a penalty for
@@ -724,7 +758,10 @@ class PitchTracker:
     def _measure(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, k: np.ndarray, fk: np.ndarray,
                  tol_hz: np.ndarray):
         """Locate and measure partials ``k`` predicted at ``fk`` +- ``tol_hz``.  Returns
-        (k, f [Hz], var [Hz^2], power [linear, full-scale sine = 1]) of the ones found."""
+        (k, f [Hz], var [Hz^2], power [linear, full-scale sine = 1], spread) of the ones
+        found; ``spread`` is the relative disagreement of the frequencies measured on the
+        three bins around a peak (zero for a steady sinusoid, large for a gliding or
+        vibrating one)."""
         mag, hi_bin = S.mag, self._band_hi - 1
         lobe = self.n_fft / W                                    # FFT bins per frame bin
         c = fk / self.bin_hz
@@ -741,7 +778,7 @@ class PitchTracker:
         snr_db = S.pdb[j] - S.noise_db[j]
         ok &= snr_db >= self.p.min_partial_snr_db
         if not ok.any():
-            return k[:0], fk[:0], fk[:0], fk[:0]
+            return k[:0], fk[:0], fk[:0], fk[:0], fk[:0]
         k, j, snr_db, fk, tol_hz = k[ok], j[ok], snr_db[ok], fk[ok], tol_hz[ok]
         bins = j[:, None] + np.array([-1, 0, 1])[None, :]
         Xn, Xq = S.X[bins], Xp[bins]
@@ -749,10 +786,11 @@ class PitchTracker:
         fb = (bins + dev * self.n_fft / (2 * np.pi * lag)) * self.bin_hz
         wts = np.abs(Xn) * np.abs(Xq) + _TINY
         f = np.sum(fb * wts, axis=1) / np.sum(wts, axis=1)
+        spread = (np.max(fb, axis=1) - np.min(fb, axis=1)) / f     # a steady sinusoid: ~0
         good = np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
         fac = self.sr / (2 * np.pi * lag)
         var = fac * fac * 10 ** (-np.minimum(snr_db, 60.0) / 10) + (f * 1e-7) ** 2
-        return k[good], f[good], var[good], (mag[j] ** 2)[good]
+        return k[good], f[good], var[good], (mag[j] ** 2)[good], spread[good]
 
     def _precise(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, f_guess: float, *, B: float,
                  B_known: bool, tracked: bool) -> Optional[_Precise]:
@@ -771,7 +809,7 @@ class PitchTracker:
         else:
             k_limits = (4, 10, p.n_precise_partials)
         fitted = None
-        ks = fs = vs = pw = np.zeros(0)
+        ks = fs = vs = pw = sp = np.zeros(0)
         n_expected = 0
         for n_pass, k_lim in enumerate(k_limits):
             k = np.arange(1, k_lim + 1, dtype=np.float64)
@@ -787,11 +825,11 @@ class PitchTracker:
             elif not B_known:
                 tol_c = tol_c + _CENTS_PER_LN * 0.5 * 5e-5 * np.maximum(k * k - k_limits[n_pass - 1] ** 2, 0)
             tol_hz = np.minimum(fk * tol_c / _CENTS_PER_LN, 0.3 * f1)
-            ks, fs, vs, pw = self._measure(S, Xp, W, lag, k, fk, tol_hz)
+            ks, fs, vs, pw, sp = self._measure(S, Xp, W, lag, k, fk, tol_hz)
             if len(ks) == 0:
                 return None
             keep = self._reject(ks, fs, vs, B)
-            ks, fs, vs, pw = ks[keep], fs[keep], vs[keep], pw[keep]
+            ks, fs, vs, pw, sp = ks[keep], fs[keep], vs[keep], pw[keep], sp[keep]
             fitted = self._fit(ks, fs, vs, B)
             f1, B = fitted[0], fitted[2]
             if fk[-1] >= f_max * 0.999:
@@ -800,8 +838,9 @@ class PitchTracker:
             return None
         f1, sig, Bf, fit_B = fitted
         energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
+        spread = _CENTS_PER_LN * float(np.sum(pw * sp) / (np.sum(pw) + _TINY))
         return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
-                        energy_db=energy, cfg=(W, lag), k=ks, power=pw)
+                        energy_db=energy, cfg=(W, lag), k=ks, power=pw, spread_cents=spread)
 
     def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
         """Mask of the partials to keep: drop those that disagree with the model fitted to
