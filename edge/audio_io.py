@@ -107,6 +107,7 @@ def write_wav(path: str | os.PathLike, x: np.ndarray, sample_rate: int, *, subty
     try:
         with os.fdopen(fd, "wb") as fh:
             scipy.io.wavfile.write(fh, int(sample_rate), data)
+        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600; a WAV is meant to be shared
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -114,6 +115,12 @@ def write_wav(path: str | os.PathLike, x: np.ndarray, sample_rate: int, *, subty
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
