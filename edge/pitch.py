@@ -836,7 +836,7 @@ class PitchTracker:
                 break
         if fitted is None:
             return None
-        f1, sig, Bf, fit_B = fitted
+        f1, sig, Bf, fit_B, _ = fitted
         energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
         spread = _CENTS_PER_LN * float(np.sum(pw * sp) / (np.sum(pw) + _TINY))
         return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
@@ -850,7 +850,7 @@ class PitchTracker:
             if keep.sum() <= 2:
                 break
             kk, ff, vv = k[keep], f[keep], v[keep]
-            f1, _, Bf, _ = self._fit(kk, ff, vv, B)
+            f1, _, Bf, _, _ = self._fit(kk, ff, vv, B)
             pred = kk * f1 * np.sqrt((1 + Bf * kk * kk) / (1 + Bf))
             r = np.abs(_CENTS_PER_LN * np.log(ff / pred))
             z = r / np.maximum(_CENTS_PER_LN * np.sqrt(vv) / ff, 1e-9)
@@ -861,7 +861,8 @@ class PitchTracker:
         return keep
 
     def _fit(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B_prior: float):
-        """Weighted least squares of ``(f_k/k)^2 = a + b k^2`` -> (f1, sigma_f1, B, fitted).
+        """Weighted least squares of ``(f_k/k)^2 = a + b k^2`` -> (f1, sigma_f1, B, fitted,
+        reduced chi-square).
         With fewer than three partials (or k < 3, or an implausible B) B is fixed to
         ``B_prior`` and only ``a`` is fitted."""
         y = (f / k) ** 2
@@ -881,16 +882,18 @@ class PitchTracker:
                     chi2 = float(np.sum(w * res * res)) / max(n - 2, 1)
                     var = (S2 - 2 * S1 + S0) / det * max(1.0, chi2)
                     f1 = math.sqrt(a + b)
-                    return f1, math.sqrt(var) / (2 * f1), float(Bf), True
+                    return f1, math.sqrt(var) / (2 * f1), float(Bf), True, chi2
         g = 1.0 + B_prior * x
         sw = float(np.sum(w * g * g))
         a = float(np.sum(w * y * g)) / sw
         var_a = 1.0 / sw
+        chi2 = 0.0
         if n >= 2:
             res = y - a * g
-            var_a *= max(1.0, float(np.sum(w * res * res)) / (n - 1))
+            chi2 = float(np.sum(w * res * res)) / (n - 1)
+            var_a *= max(1.0, chi2)
         f1 = math.sqrt(a * (1 + B_prior))
-        return f1, math.sqrt(var_a * (1 + B_prior)) / (2 * f1), float(B_prior), False
+        return f1, math.sqrt(var_a * (1 + B_prior)) / (2 * f1), float(B_prior), False, chi2
 
     # -- averaging and confidence ---------------------------------------------------------------
     def _average(self, tr: _Track, est: _Precise) -> None:
