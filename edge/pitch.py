@@ -111,6 +111,7 @@ class PitchParams:
     onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
     onset_top_bands: int = 6               # ... this many of 24 bands) that marks an onset
     steady_readings: int = 5               # precise estimates judged for steadiness
+    early_step_cents: float = 1.0          # a pluck's first two estimates (one hop apart) agree this well
     first_step_cents: float = 4.0          # the first two estimates of a note agree this well
     steady_rms_cents: float = 1.5          # later ones lie this close to a straight line
     max_steady_rms_cents: float = 4.0      # ... (or 3 sigma, up to this) ...
@@ -393,25 +394,26 @@ class PitchTracker:
         x = ring.last(W, lag=lag) * self._hann[W]
         return scipy.fft.rfft(x, n=self.n_fft) * self._norm[W]
 
-    def _spec(self, which: str, W: int, cache: dict) -> _Spec:
-        key = (which, W)
+    def _spec(self, which: str, W: int, cache: dict, *, offset: int = 0) -> _Spec:
+        """Analysed spectrum of the ``W`` samples ending ``offset`` samples before the newest."""
+        key = (which, W, offset)
         if key not in cache:
-            X = self._fft(self._den if which == "den" else self._raw, W)
+            X = self._fft(self._den if which == "den" else self._raw, W, lag=offset)
             mag = np.abs(X[: self._band_hi + 1])
             pdb = 20.0 * np.log10(mag + 1e-12)
             cache[key] = _Spec(X, mag, pdb, self._noise_db(pdb))
         return cache[key]
 
-    def _lagged(self, which: str, W: int, lag: int, cache: dict) -> np.ndarray:
-        """Spectrum of the frame ``lag`` samples before the newest (the previous reading's
-        when it used the same frame)."""
-        key = (which, W, lag)
+    def _lagged(self, which: str, W: int, lag: int, cache: dict, *, offset: int = 0) -> np.ndarray:
+        """Spectrum of the frame ``lag`` samples before the one ending ``offset`` before the
+        newest (the previous reading's when it used the same frame)."""
+        key = ("lagged", which, W, lag, offset)
         if key not in cache:
             prev = self._prev.get((which, W))
-            if lag == self.lag and prev is not None:
+            if lag == self.lag and offset == 0 and prev is not None:
                 cache[key] = prev
             else:
-                cache[key] = self._fft(self._den if which == "den" else self._raw, W, lag=lag)
+                cache[key] = self._fft(self._den if which == "den" else self._raw, W, lag=lag + offset)
         return cache[key]
 
     def _noise_db(self, pdb: np.ndarray) -> np.ndarray:
@@ -463,7 +465,7 @@ class PitchTracker:
                 if raw_est is not None and raw_est.n >= p.min_partials and raw_est.sigma < est_shown.sigma:
                     est_shown = raw_est
             self._average(shown, est_shown)
-        self._prev = {(k[0], k[1]): v.X for k, v in cache.items() if len(k) == 2}
+        self._prev = {(k[0], k[1]): v.X for k, v in cache.items() if len(k) == 3 and k[2] == 0}
 
         best_sal = float(np.max(saln)) if len(saln) else -math.inf
         if shown is None:
@@ -618,7 +620,17 @@ class PitchTracker:
             self._tracks.append(_Track(f, born=idx, start=start, onset_born=ob))
         dec = "den" if self._have_den else "raw"
         for tr in self._tracks:
+            if tr.n_est == 0 and tr.onset_born:
+                # a fresh pluck: a second estimate from frames one hop earlier lets the
+                # steadiness check (two estimates) pass one reading sooner
+                early = self._estimate(tr, dec, cache, offset=self.hop)
+            else:
+                early = None
             est = self._estimate(tr, dec, cache)
+            if (early is not None and est is not None and early.n >= p.min_partials
+                    and abs(_cents(early.f1, est.f1)) <= p.early_step_cents):
+                tr.recent.append(early.f1)
+                tr.n_est += 1
             tr.sal = self._salience_at(saln, tr.f)
             if est is None or est.n < p.min_partials:
                 tr.misses += 1
@@ -737,21 +749,23 @@ class PitchTracker:
         return cur
 
     # -- precise estimate ---------------------------------------------------------------------
-    def _config(self, tr: _Track) -> Optional[Tuple[int, int]]:
-        """(frame, lag) with both frames after the track's start, or None (too young)."""
-        age = self.n_samples - tr.start - self._margin
+    def _config(self, tr: _Track, *, offset: int = 0) -> Optional[Tuple[int, int]]:
+        """(frame, lag) with both frames (ending ``offset`` samples before the newest)
+        after the track's start, or None (too young)."""
+        age = self.n_samples - tr.start - self._margin - offset
         for w, lag in self._cfgs:
             if w + lag <= age:
                 return w, lag
         return None
 
-    def _estimate(self, tr: _Track, which: str, cache: dict) -> Optional[_Precise]:
-        cfg = self._config(tr)
+    def _estimate(self, tr: _Track, which: str, cache: dict, *, offset: int = 0) -> Optional[_Precise]:
+        """Precise estimate of ``tr`` from frames ending ``offset`` samples before the newest."""
+        cfg = self._config(tr, offset=offset)
         if cfg is None:
             return None
         W, lag = cfg
-        S = self._spec(which, W, cache)
-        Xp = self._lagged(which, W, lag, cache)
+        S = self._spec(which, W, cache, offset=offset)
+        Xp = self._lagged(which, W, lag, cache, offset=offset)
         B, B_known = tr.B_prior(self.p.prior_inharmonicity)
         return self._precise(S, Xp, W, lag, tr.f, B=B, B_known=B_known, tracked=tr.n_est > 0)
 
