@@ -384,7 +384,8 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
             except ImportError:
                 tuners = {}
     path_desc = ("streaming: edge.denoiser.StreamingDenoiser" + (" + edge.pipeline.Tuner" if tuners else "")
-                 if streaming else "offline: model on every frame window, features.istft")
+                 if streaming else ("offline: model on every frame window, features.istft" if io.preset == "edge"
+                                    else "offline: model on each clip image, features.istft"))
     log(f"report: denoising path {path_desc}")
     per_clip: list[dict[str, Any]] = []
     clip_inputs: list[np.ndarray] = []
