@@ -76,10 +76,26 @@ def test_augmentation_shifts_mix_and_clean_together(toy):
     x2, y2 = s.batch(0, 0)
     np.testing.assert_array_equal(x, x2)                                # a pure function of (seed, epoch, step)
     assert not np.array_equal(s.batch(1, 0)[0], x)
-    # -10 dB = -20 rho units = -0.2 in the scaled input, clipped at -1
     clean_like = np.all(np.isclose(y[:, :512], y[:, 512:], atol=1e-6), axis=1)
     assert 0.3 < clean_like.mean() < 0.8                                  # ~half fed clean
     assert np.all(y >= -1.0) and np.all(y <= 1.0)
+    # level only: -10 dB = -20 rho units = -0.2 of the scaled input (clipped at -1), same for mix and clean
+    flat = EdgeSampler(fs, variant="magnitude", context_frames=4, batch_size=8, seed=3, clean_fraction=0.0,
+                       gain_db=(-10, -10), eq_db=0.0)
+    clips, frames = np.arange(4), np.array([10, 20, 30, 40])
+    xa, ya = flat.examples(clips, frames, rng=np.random.default_rng(0))
+    xr, yr = flat.examples(clips, frames)
+    np.testing.assert_allclose(xa, np.maximum(xr - 0.2, -1.0), atol=1e-6)
+    np.testing.assert_allclose(ya, np.maximum(yr - 0.2, -1.0), atol=1e-6)
+    # colour: one smooth curve per example, identical on the noisy and clean frames where neither clips
+    eq = EdgeSampler(fs, variant="magnitude", context_frames=4, batch_size=8, seed=3, clean_fraction=0.0,
+                     gain_db=None, eq_db=6.0)
+    xe, ye = eq.examples(clips, frames, rng=np.random.default_rng(1))
+    dn, dc = ye[:, :512] - yr[:, :512], ye[:, 512:] - yr[:, 512:]
+    ok = (yr[:, :512] > -0.85) & (yr[:, 512:] > -0.85) & (yr[:, :512] < 0.0)
+    np.testing.assert_allclose(dn[ok], dc[ok], atol=1e-5)
+    assert 0.0 < np.abs(dn[ok]).max() <= 0.12 + 1e-6                       # <= 6 dB = 0.12 scaled
+    assert np.abs(np.diff(dn, axis=1)[ok[:, 1:] & ok[:, :-1]]).max() < 0.01    # smooth over bins
 
 
 def test_variant_outputs_round_trip():

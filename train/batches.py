@@ -8,6 +8,9 @@ Augmentation (training only, both seeded):
 * level: the same random gain (``gain_db``, uniform, dB) is applied to mix and clean by
   shifting rho and clipping to the fixed range, so the model sees the quiet and loud
   inputs a real microphone gives (the fixed dB scaling makes level matter);
+* colour: the same random smooth spectral curve (three cosines over the bins, at most
+  ``eq_db`` dB) is added to mix and clean: other microphones, rooms and guitars colour
+  the spectrum differently from the training recordings;
 * clean examples: a fraction ``clean_fraction`` of examples feed the *clean* frames as
   input with the clean target (the mask must stay ~1 on a clean guitar).
 
@@ -29,6 +32,7 @@ from cleartune.train.variants import model_inputs, model_targets
 
 DEFAULT_GAIN_DB = (-24.0, 6.0)
 DEFAULT_CLEAN_FRACTION = 0.1
+DEFAULT_EQ_DB = 6.0
 
 
 def gather_windows(rho: np.ndarray, clips: np.ndarray, frames: np.ndarray, *, context: int,
@@ -45,12 +49,14 @@ class EdgeSampler:
     """Batches ``(x, y)`` for the edge preset (shapes from :mod:`cleartune.train.variants`)."""
 
     def __init__(self, fs: FeatureSet, *, variant: str, context_frames: int, batch_size: int, seed: int,
-                 clean_fraction: float = DEFAULT_CLEAN_FRACTION, gain_db: Optional[tuple[float, float]] = DEFAULT_GAIN_DB):
+                 clean_fraction: float = DEFAULT_CLEAN_FRACTION, gain_db: Optional[tuple[float, float]] = DEFAULT_GAIN_DB,
+                 eq_db: float = DEFAULT_EQ_DB):
         if len(fs) == 0:
             raise ValueError("no examples to sample from")
         self.fs, self.variant, self.k, self.batch_size, self.seed = fs, variant, int(context_frames), int(batch_size), int(seed)
         self.clean_fraction = float(clean_fraction)
         self.gain_db = gain_db
+        self.eq_db = float(eq_db)
         self.params: SignalParams = fs.params
 
     def examples(self, clips: np.ndarray, frames: np.ndarray, *, rng: Optional[np.random.Generator] = None):
@@ -69,11 +75,19 @@ class EdgeSampler:
                     sel = np.flatnonzero(use_clean)
                     n_rho[sel] = gather_windows(fs.clean_rho, clips[sel], frames[sel], context=k, fill=p.feature_min)
                     n_th[sel] = gather_windows(fs.clean_theta, clips[sel], frames[sel], context=k, fill=0.0)
+            shift = np.zeros((len(clips), p.n_bins), np.float32)                  # dB per example and bin
             if self.gain_db is not None:
-                g = rng.uniform(self.gain_db[0], self.gain_db[1], size=len(clips)).astype(np.float32)
-                shift = g * (p.feature_max - p.feature_min) / (p.db_max - p.db_min)
-                n_rho = np.clip(n_rho + shift[:, None, None], p.feature_min, p.feature_max)
-                c_rho = np.clip(c_rho + shift[:, None], p.feature_min, p.feature_max)
+                shift += rng.uniform(self.gain_db[0], self.gain_db[1], size=(len(clips), 1)).astype(np.float32)
+            if self.eq_db > 0:
+                u = np.linspace(0.0, 1.0, p.n_bins, dtype=np.float32)[None, :]
+                amp = rng.uniform(-1, 1, size=(len(clips), 3)).astype(np.float32) * (self.eq_db / 3)
+                ph = rng.uniform(0, 2 * np.pi, size=(len(clips), 3)).astype(np.float32)
+                for j in range(3):
+                    shift += amp[:, j:j + 1] * np.cos(np.pi * (j + 1) * u + ph[:, j:j + 1])
+            if self.gain_db is not None or self.eq_db > 0:
+                shift *= (p.feature_max - p.feature_min) / (p.db_max - p.db_min)   # dB -> rho units
+                n_rho = np.clip(n_rho + shift[:, None, :], p.feature_min, p.feature_max)
+                c_rho = np.clip(c_rho + shift, p.feature_min, p.feature_max)
         x = model_inputs(n_rho, n_th, variant=self.variant, params=p)
         y = model_targets(n_rho[:, -1], n_th[:, -1], c_rho, c_th, variant=self.variant, params=p)
         return x, y

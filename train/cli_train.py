@@ -47,8 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gain-db", type=_gain, default=(-24.0, 6.0), metavar="LO,HI",
                         help="random level change of edge examples in dB (default -24,6)")
     parser.add_argument("--no-gain", action="store_true", help="no level augmentation")
+    parser.add_argument("--eq-db", type=float, default=6.0,
+                        help="edge: largest random smooth spectral colouring in dB (default 6; 0: none)")
     parser.add_argument("--context-frames", type=int, default=None, help="edge: K frames of input (default 8)")
     parser.add_argument("--channels", type=int, default=None, help="edge: trunk width (default 40)")
+    parser.add_argument("--time-channels", type=int, default=None,
+                        help="edge: linear temporal filters applied to the K frames first (default 0: none)")
     parser.add_argument("--dilations", type=_dilations, default=None, help="edge: dilations of the residual blocks (default 1,2,4,8,16)")
     parser.add_argument("--model-version", default=None, help="version string stored in the sidecar (default PRESET-VARIANT-sSEED)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch)")
@@ -67,6 +71,8 @@ def config_from_args(args: argparse.Namespace):
         changes["channels"] = args.channels
     if args.dilations is not None:
         changes["dilations"] = args.dilations
+    if args.time_channels is not None:
+        changes["time_channels"] = args.time_channels
     if changes:
         import dataclasses
 
@@ -74,7 +80,7 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig(preset=args.preset, variant=variant, epochs=args.epochs, batch_size=args.batch_size,
                        steps_per_epoch=args.steps_per_epoch, max_examples=args.max_examples, seed=args.seed,
                        learning_rate=args.learning_rate, clean_fraction=args.clean_fraction,
-                       gain_db=None if args.no_gain else args.gain_db, edge=ec, model_version=args.model_version)
+                       gain_db=None if args.no_gain else args.gain_db, eq_db=args.eq_db, edge=ec, model_version=args.model_version)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ per SNR bucket (``clean`` for noise-free mixes):
   fed alone) shows what the denoiser does to a clean note;
 * the downstream tuner (``cleartune.edge.pitch.PitchTracker``) without and with the
   denoiser: note accuracy (readings naming the right note / readings from
-  ``onset + SETTLE_S`` to the end of the clip), the share of readings showing a wrong note,
+  ``onset + SETTLE_S`` to the end of the clip; the right note is the one nearest the clip's
+  true f0, A4 = 440 Hz), the share of readings showing a wrong note,
   median and 95th percentile of |cents error| of the right-note readings against the
   clip's true f0;
 * seed models (Keras): the latent space (mean and std per dimension over the split, the
@@ -127,8 +128,17 @@ def run_tuner(raw: np.ndarray, denoised: Optional[np.ndarray], *, sample_rate: i
     return out
 
 
+def true_midi(f0_hz: float) -> Optional[int]:
+    """The equal-tempered note (A4 = 440 Hz) nearest to ``f0_hz``: what a chromatic tuner should
+    name (a guitar detuned by 40 cents may be nearer the next note than its MIDI label)."""
+    if not f0_hz or not math.isfinite(f0_hz) or f0_hz <= 0:
+        return None
+    return int(round(69 + 12 * math.log2(f0_hz / 440.0)))
+
+
 def score_readings(readings: list, *, midi: Optional[int], f0_hz: float, onset_s: float) -> dict[str, Any]:
-    """Counts and cents errors of the readings after ``onset_s + SETTLE_S``."""
+    """Counts and cents errors of the readings after ``onset_s + SETTLE_S``; a reading is
+    right when it names ``midi`` (pass :func:`true_midi` of the true f0)."""
     rs = [r for r in readings if r.t >= onset_s + SETTLE_S]
     shown = [r for r in rs if r.note is not None]
     right = [r for r in shown if midi is not None and r.midi == midi]
@@ -330,7 +340,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
         if do_pitch:
             onset = row.get("onset_s") or 0.0
             onset = 0.0 if (isinstance(onset, float) and math.isnan(onset)) else float(onset)
-            kw = dict(midi=row.get("midi"), f0_hz=float(row.get("f0_hz") or 0.0), onset_s=onset)
+            f0 = float(row.get("f0_hz") or 0.0)
+            kw = dict(midi=true_midi(f0), f0_hz=f0, onset_s=onset)
             rec["tuner_raw"] = score_readings(run_tuner(mix, None, sample_rate=p.sample_rate, hop=p.hop), **kw)
             rec["tuner_denoised"] = score_readings(run_tuner(mix, y.astype(np.float32), sample_rate=p.sample_rate,
                                                              hop=p.hop), **kw)
@@ -490,7 +501,7 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
     if r["pitch"]:
         L.append(f"Tuner: `cleartune.edge.pitch.PitchTracker` on the mix alone, and on the mix with the time-aligned "
                  f"denoised audio; readings from onset + {r['settle_s']} s to the end of each clip; note accuracy = "
-                 f"readings naming the true note / readings; cents errors of the right-note readings against the "
+                 f"readings naming the note nearest the true f0 / readings; cents errors of the right-note readings against the "
                  f"clip's true f0.")
     elif r.get("pitch_note"):
         L.append(f"Tuner metrics skipped: {r['pitch_note']}.")

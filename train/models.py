@@ -78,6 +78,9 @@ class EdgeConfig:
     in_kernel       kernel (bins) of the first convolution over the K frames
     dilations       one residual block (3-bin kernel) per dilation
     head_channels   width of the per-bin 1x1 head before the output layer
+    time_channels   if > 0, a linear 1x1 convolution first compresses the K (x channels)
+                    values of each bin to this many (learned temporal filters shared by
+                    all bins), which makes a long context cheap
     """
 
     context_frames: int = 8
@@ -85,10 +88,12 @@ class EdgeConfig:
     in_kernel: int = 7
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
     head_channels: int = 64
+    time_channels: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"context_frames": self.context_frames, "channels": self.channels, "in_kernel": self.in_kernel,
-                "dilations": list(self.dilations), "head_channels": self.head_channels}
+                "dilations": list(self.dilations), "head_channels": self.head_channels,
+                "time_channels": self.time_channels}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EdgeConfig":
@@ -165,6 +170,8 @@ def build_edge(*, variant: str = "mask", params: SignalParams = EDGE, config: Ed
         inp = keras.Input((k, nb, cin), batch_size=batch_size, name="frames")
         x = layers.Permute((2, 1, 3), name="freq_major")(inp)                  # (B, nb, K, cin)
         x = layers.Reshape((nb, k * cin), name="stack_channels")(x)            # (B, nb, K*cin)
+    if config.time_channels:
+        x = layers.Conv1D(config.time_channels, 1, name="time_mix")(x)             # (B, nb, time_channels)
     x = layers.Conv1D(ch, config.in_kernel, padding="same", activation="relu", name="in_conv")(x)
     for d in config.dilations:
         y = layers.Conv1D(ch, 3, dilation_rate=d, padding="same", activation="relu", name=f"dil{d}")(x)

@@ -70,6 +70,7 @@ class TrainConfig:
     learning_rate: Optional[float] = None
     clean_fraction: float = 0.1
     gain_db: Optional[tuple[float, float]] = (-24.0, 6.0)
+    eq_db: float = 6.0
     val_examples: Optional[int] = None
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     model_version: Optional[str] = None
@@ -98,7 +99,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        d = dict(d)
+        d = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
         d["edge"] = EdgeConfig.from_dict(d.get("edge", {}))
         if d.get("gain_db") is not None:
             d["gain_db"] = tuple(d["gain_db"])
@@ -241,7 +242,8 @@ def make_samplers(train_fs, val_fs, cfg: TrainConfig):
 
     if cfg.preset == "edge":
         tr = EdgeSampler(train_fs, variant=cfg.variant, context_frames=cfg.edge.context_frames,
-                         batch_size=cfg.batch_size, seed=cfg.seed, clean_fraction=cfg.clean_fraction, gain_db=cfg.gain_db)
+                         batch_size=cfg.batch_size, seed=cfg.seed, clean_fraction=cfg.clean_fraction, gain_db=cfg.gain_db,
+                         eq_db=cfg.eq_db)
         va = EdgeSampler(val_fs, variant=cfg.variant, context_frames=cfg.edge.context_frames,
                          batch_size=cfg.batch_size, seed=cfg.seed)
         steps = cfg.steps_per_epoch or max(1, math.ceil(len(train_fs) * train_fs.n_frames / (cfg.batch_size * EDGE_FRAME_STRIDE)))
