@@ -54,8 +54,6 @@ TARGET_MEDIAN_CENTS_CHANGE = 0.1
 SNR_EDGES_DB = (0.0, 5.0, 10.0, 20.0)
 #: SI-SDR of a perfect estimate is infinite; values are capped here for averaging [dB].
 SI_SDR_CAP_DB = 100.0
-#: Readings earlier than this after the onset are not scored (attack transient) [s].
-SETTLE_S = 0.1
 DEFAULT_WINDOWS = 200
 DEFAULT_THREADS = (1, 4)
 DEFAULT_CLIPS = 60
@@ -290,30 +288,31 @@ def streaming_available(io: ModelIO) -> bool:
 
 
 def score_readings(readings: Sequence, *, row: dict[str, Any]) -> dict[str, Any]:
-    """Readings of one clip against its truth (``midi``/``note``, ``f0_hz``, ``onset_s``):
-    counted from ``onset_s + SETTLE_S``; a reading without a note counts as wrong.
-    Returns ``{"n", "correct", "cents_abs": [...], "by_t": {t: cents}}``."""
-    from cleartune.edge.notes import cents as cents_of
+    """Readings of one clip against its truth, scored exactly as ``cleartune evaluate``
+    does (:func:`cleartune.train.evaluation.score_readings`): readings from
+    ``onset_s + SETTLE_S`` on; right when naming the note nearest the true ``f0_hz``
+    (A4 = 440 Hz; a detuned string may be nearer the next note than its label); a reading
+    without a note counts as wrong; cents errors of the right readings against ``f0_hz``.
+    Returns ``{"n", "correct", "cents_abs": [...], "by_t": {t: signed cents}}`` (``by_t``
+    pairs the readings of two runs on the same clip)."""
+    from cleartune.train.evaluation import SETTLE_S as settle, score_readings as score, true_midi
 
     onset = row.get("onset_s")
     onset = 0.0 if onset is None or (isinstance(onset, float) and math.isnan(onset)) else float(onset)
-    midi = row.get("midi")
     f0 = float(row.get("f0_hz") or float("nan"))
-    n = correct = 0
-    errs: list[float] = []
-    by_t: dict[float, float] = {}
-    for r in readings:
-        if r.t < onset + SETTLE_S:
-            continue
-        n += 1
-        ok = r.note is not None and ((r.midi == midi) if r.midi is not None and midi is not None else r.note == row.get("note"))
-        if ok:
-            correct += 1
-            if r.f0_hz and math.isfinite(f0):
-                c = float(cents_of(float(r.f0_hz), f0))
-                errs.append(abs(c))
-                by_t[round(float(r.t), 4)] = c
-    return {"n": n, "correct": correct, "cents_abs": errs, "by_t": by_t}
+    midi = true_midi(f0)
+    sc = score(list(readings), midi=midi, f0_hz=f0, onset_s=onset)
+    by_t = {round(float(r.t), 4): 1200.0 * math.log2(float(r.f0_hz) / f0) for r in readings
+            if r.t >= onset + settle and r.note is not None and midi is not None and r.midi == midi
+            and r.f0_hz and math.isfinite(f0) and f0 > 0}
+    return {"n": sc["n"], "correct": sc["right"], "cents_abs": [float(c) for c in sc["cents"]], "by_t": by_t}
+
+
+def settle_s() -> float:
+    """Seconds after the onset before readings are scored (``cleartune evaluate``'s value)."""
+    from cleartune.train.evaluation import SETTLE_S as settle
+
+    return float(settle)
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -455,7 +454,7 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
         "latency": {"windows": int(lat_windows.shape[0]), "threads": threads, "interleaved": True,
                     "includes": "input quantization, invoke, output dequantization", "results": latency},
         "accuracy": {"buckets": buckets["buckets"], "overall": buckets["overall"], "tuner": with_tuner,
-                     "settle_s": SETTLE_S, "si_sdr_cap_db": SI_SDR_CAP_DB},
+                     "settle_s": settle_s(), "si_sdr_cap_db": SI_SDR_CAP_DB},
         "per_clip": per_clip,
     }
     report["targets"] = evaluate_targets(report)
@@ -596,7 +595,8 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
                  f"{_fmt(s['feature_mse_int8_vs_clean'], 5)} | {_fmt(s['si_sdr_noisy_db'], 2)} | {_fmt(s['si_sdr_float_db'], 2)} | "
                  f"{_fmt(s['si_sdr_int8_db'], 2)} | {_fmt(s['si_sdr_drop_db'], 3)} |")
     if acc["tuner"]:
-        L += ["", f"## Tuner (readings from onset + {acc['settle_s']:g} s; no note counts as wrong)", "",
+        L += ["", f"## Tuner (readings from onset + {acc['settle_s']:g} s; right = the note nearest the true f0; "
+              "no note counts as wrong)", "",
               "| SNR | readings | note acc noisy % | note acc float % | note acc int8 % | median cents float | "
               "median cents int8 | p95 cents float | p95 cents int8 | median paired abs(int8 - float) cents |",
               "|---|---|---|---|---|---|---|---|---|---|"]
