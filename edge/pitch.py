@@ -72,6 +72,7 @@ class PitchParams:
     windows_s: Tuple[float, ...] = (0.046, 0.093, 0.186, 0.372)   # frame lengths by note age
     n_fft_s: float = 0.372                 # zero-padded FFT length (>= the longest frame)
     onset_margin_s: float = 0.008          # frames start this long after an onset (pick noise)
+    attack_s: float = 0.1                  # ... frames longer than the second shortest this long
     # candidate salience
     grid_cents: float = 10.0               # f0 grid spacing
     salience_band_hz: float = 1500.0       # partials summed per candidate: those below this ...
@@ -104,10 +105,14 @@ class PitchParams:
     onset_confirm_readings: int = 2        # ... for a track that started at an onset
     challenge_readings: int = 10           # a fresh pluck may take over for this many readings ...
     switch_db: float = 3.0                 # ... if its partials are this much stronger
+    dominant_db: float = 10.0              # any note this much stronger takes over
     onset_bonus_db: float = 3.0            # score bonus of a freshly plucked track
     release_readings: int = 3              # readings without the note before it is dropped
+    established_readings: int = 6          # before this many estimates one unsteady reading drops it
     ghost_power_fraction: float = 0.04     # a track with less than this share of its partial
-                                           # power off multiples of m is a sub-harmonic ghost
+                                           # power off multiples of m is a sub-harmonic ghost ...
+    own_partial_snr_db: float = 15.0       # ... unless it showed odd partials (this far above
+    own_evidence: int = 2                  # the noise, with that share) this often
     onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
     onset_top_bands: int = 6               # ... this many of 24 bands) that marks an onset
     steady_readings: int = 5               # precise estimates judged for steadiness
@@ -122,6 +127,9 @@ class PitchParams:
     max_average_s: float = 1.5
     change_sigma: float = 5.0
     change_min_cents: float = 1.0
+    trend_sigma: float = 4.0               # a drift is a slope beyond this many sigma ...
+    min_trend_cents_s: float = 0.2         # ... and this fast
+    trend_min_points: int = 4              # estimates needed to judge a drift
     hysteresis_cents: float = 6.0
 
     def __post_init__(self) -> None:
@@ -184,6 +192,7 @@ class _Precise:
     k: np.ndarray       # partial numbers measured
     power: np.ndarray   # their powers [linear]
     spread_cents: float  # power-weighted frequency disagreement across each peak's bins [cents]
+    snr_db: np.ndarray  # SNR of each measured partial [dB above the mean noise]
 
 
 @dataclass
@@ -214,11 +223,13 @@ class _Track:
         self.B_hist: List[float] = []
         self.hist_f: List[float] = []     # averaging of the shown note
         self.hist_v: List[float] = []
+        self.hist_i: List[float] = []    # when each applies [readings]
         self.hist_cfg: Optional[Tuple[int, int]] = None
         self.dev_n = 0
         self.mean_f = f
         self.mean_sigma = math.inf
         self.unsteady = 0                 # consecutive unsteady readings
+        self.own_seen = 0                 # estimates with clear odd partials (not an octave ghost)
         self.sigma_cents = 0.0            # uncertainty of the latest estimate [cents]
         self.spread_cents = 0.0           # frequency spread across its peaks' bins [cents]
         self.last_est: Optional[_Precise] = None
@@ -230,9 +241,10 @@ class _Track:
         self.n_est = 0
         self.recent = []
         self.B_hist = []
-        self.hist_f, self.hist_v, self.hist_cfg, self.dev_n = [], [], None, 0
+        self.hist_f, self.hist_v, self.hist_i, self.hist_cfg, self.dev_n = [], [], [], None, 0
         self.mean_f, self.mean_sigma = f, math.inf
         self.unsteady = 0
+        self.own_seen = 0
 
     def B_prior(self, default: float) -> Tuple[float, bool]:
         if len(self.B_hist) >= 3:
@@ -290,6 +302,8 @@ class PitchTracker:
         self.bin_hz = self.sr / self.n_fft
         self._band_hi = min(int(p.max_partial_hz / self.bin_hz) + 2, self.n_fft // 2)
         self._margin = int(round(p.onset_margin_s * self.sr))
+        self._attack = int(round(p.attack_s * self.sr))
+        self._short_frame = self.windows[1] if len(self.windows) > 1 else self.windows[0]
         self._n_hist = max(1, int(round(p.max_average_s * self.sr / self.lag)))
         self._build_salience_tables()
         self._blk = max(8, _pow2(64.0 / self.bin_hz))   # noise-floor blocks of ~64-100 Hz
@@ -636,7 +650,7 @@ class PitchTracker:
                 tr.misses += 1
                 tr.last_est = None
                 continue
-            m = self._ghost_multiple(est)
+            m = self._ghost_multiple(est, tr)
             if m:   # a sub-harmonic of a real note: become that note
                 tr.reset_to(est.f1 * m * math.sqrt((1 + est.B * m * m) / (1 + est.B)))
                 tr.last_est = None
@@ -645,6 +659,10 @@ class PitchTracker:
                 continue
             tr.misses = 0
             tr.last_est = est
+            odd = (est.k % 2) == 1
+            if (np.any(est.snr_db[odd] >= p.own_partial_snr_db) and np.any(~odd)
+                    and float(np.sum(est.power[odd])) >= p.ghost_power_fraction * float(np.sum(est.power))):
+                tr.own_seen += 1
             tr.n_est += 1
             tr.f = est.f1
             tr.recent.append(est.f1)
@@ -675,11 +693,13 @@ class PitchTracker:
         if self._shown is not None and self._shown not in keep:
             self._shown = None
 
-    def _ghost_multiple(self, est: _Precise) -> int:
+    def _ghost_multiple(self, est: _Precise, tr: _Track) -> int:
         """m > 1 when the estimate looks like a sub-harmonic f/m of a real note: at least
-        two partials on multiples of m and a negligible share of the measured power
-        between them (largest m first).  Else 0."""
-        if est.n < 2:
+        two partials on multiples of m and a negligible share of the measured power between
+        them (largest m first).  A track that has shown clear odd partials of its own
+        (``own_seen``) is trusted: low guitar strings can have weak odd partials that fade
+        into the noise as the note decays.  Else 0."""
+        if est.n < 2 or tr.own_seen >= self.p.own_evidence:
             return 0
         total = float(np.sum(est.power))
         for m in (5, 4, 3, 2):
@@ -721,20 +741,23 @@ class PitchTracker:
 
     def _choose(self) -> Optional[_Track]:
         """The track to show: keep the shown one while it lasts; a freshly plucked, clearly
-        stronger note takes over; otherwise the best ready track."""
+        stronger note, or any far stronger one, takes over; otherwise the best ready track."""
         p = self.p
         cur = self._shown
-        if cur is not None and cur.unsteady >= 2:
-            cur = None
+        if cur is not None and (cur.unsteady >= p.release_readings
+                                or (cur.unsteady and cur.n_est < p.established_readings)):
+            cur = None          # a young note must stay steady; an established one may falter
         if cur is not None:
-            rivals = [tr for tr in self._tracks if tr is not cur and self._ready(tr) and tr.onset_born
-                      and self._reading_idx - tr.born <= p.challenge_readings
-                      and tr.energy_db >= cur.energy_db + p.switch_db]
+            rivals = [tr for tr in self._tracks if tr is not cur and self._ready(tr) and (
+                (tr.onset_born and self._reading_idx - tr.born <= p.challenge_readings
+                 and tr.energy_db >= cur.energy_db + p.switch_db)
+                or tr.energy_db >= cur.energy_db + p.dominant_db)]
             if rivals:
                 cur = max(rivals, key=self._score)
             else:   # the shown note may be the upper octave (twelfth) of a ready track
                 for tr in self._tracks:
-                    if tr is cur or not self._ready(tr) or tr.energy_db < cur.energy_db - 1.0 or tr.frac < 0.5:
+                    if (tr is cur or not self._ready(tr) or tr.energy_db < cur.energy_db - 1.0
+                            or tr.frac < max(0.5, cur.frac) or tr.own_seen < p.own_evidence):
                         continue
                     if any(abs(_cents(cur.f, m * tr.f)) < p.match_cents for m in (2, 3)):
                         cur = tr
@@ -754,7 +777,9 @@ class PitchTracker:
         after the track's start, or None (too young)."""
         age = self.n_samples - tr.start - self._margin - offset
         for w, lag in self._cfgs:
-            if w + lag <= age:
+            # long frames wait until they can skip the attack (a plucked string starts sharp)
+            skip = self._attack if w > self._short_frame else 0
+            if w + lag <= age - skip:
                 return w, lag
         return None
 
@@ -772,8 +797,8 @@ class PitchTracker:
     def _measure(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, k: np.ndarray, fk: np.ndarray,
                  tol_hz: np.ndarray):
         """Locate and measure partials ``k`` predicted at ``fk`` +- ``tol_hz``.  Returns
-        (k, f [Hz], var [Hz^2], power [linear, full-scale sine = 1], spread) of the ones
-        found; ``spread`` is the relative disagreement of the frequencies measured on the
+        (k, f [Hz], var [Hz^2], power [linear, full-scale sine = 1], spread, snr [dB]) of
+        the ones found; ``spread`` is the relative disagreement of the frequencies measured on the
         three bins around a peak (zero for a steady sinusoid, large for a gliding or
         vibrating one)."""
         mag, hi_bin = S.mag, self._band_hi - 1
@@ -792,7 +817,7 @@ class PitchTracker:
         snr_db = S.pdb[j] - S.noise_db[j]
         ok &= snr_db >= self.p.min_partial_snr_db
         if not ok.any():
-            return k[:0], fk[:0], fk[:0], fk[:0], fk[:0]
+            return k[:0], fk[:0], fk[:0], fk[:0], fk[:0], fk[:0]
         k, j, snr_db, fk, tol_hz = k[ok], j[ok], snr_db[ok], fk[ok], tol_hz[ok]
         bins = j[:, None] + np.array([-1, 0, 1])[None, :]
         Xn, Xq = S.X[bins], Xp[bins]
@@ -804,7 +829,7 @@ class PitchTracker:
         good = np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
         fac = self.sr / (2 * np.pi * lag)
         var = fac * fac * 10 ** (-np.minimum(snr_db, 60.0) / 10) + (f * 1e-7) ** 2
-        return k[good], f[good], var[good], (mag[j] ** 2)[good], spread[good]
+        return k[good], f[good], var[good], (mag[j] ** 2)[good], spread[good], snr_db[good]
 
     def _precise(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, f_guess: float, *, B: float,
                  B_known: bool, tracked: bool) -> Optional[_Precise]:
@@ -823,7 +848,7 @@ class PitchTracker:
         else:
             k_limits = (4, 10, p.n_precise_partials)
         fitted = None
-        ks = fs = vs = pw = sp = np.zeros(0)
+        ks = fs = vs = pw = sp = sn = np.zeros(0)
         n_expected = 0
         for n_pass, k_lim in enumerate(k_limits):
             k = np.arange(1, k_lim + 1, dtype=np.float64)
@@ -839,11 +864,11 @@ class PitchTracker:
             elif not B_known:
                 tol_c = tol_c + _CENTS_PER_LN * 0.5 * 5e-5 * np.maximum(k * k - k_limits[n_pass - 1] ** 2, 0)
             tol_hz = np.minimum(fk * tol_c / _CENTS_PER_LN, 0.3 * f1)
-            ks, fs, vs, pw, sp = self._measure(S, Xp, W, lag, k, fk, tol_hz)
+            ks, fs, vs, pw, sp, sn = self._measure(S, Xp, W, lag, k, fk, tol_hz)
             if len(ks) == 0:
                 return None
             keep = self._reject(ks, fs, vs, B)
-            ks, fs, vs, pw, sp = ks[keep], fs[keep], vs[keep], pw[keep], sp[keep]
+            ks, fs, vs, pw, sp, sn = ks[keep], fs[keep], vs[keep], pw[keep], sp[keep], sn[keep]
             fitted = self._fit(ks, fs, vs, B)
             f1, B = fitted[0], fitted[2]
             if fk[-1] >= f_max * 0.999:
@@ -854,7 +879,7 @@ class PitchTracker:
         energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
         spread = _CENTS_PER_LN * float(np.sum(pw * sp) / (np.sum(pw) + _TINY))
         return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
-                        energy_db=energy, cfg=(W, lag), k=ks, power=pw, spread_cents=spread)
+                        energy_db=energy, cfg=(W, lag), k=ks, power=pw, spread_cents=spread, snr_db=sn)
 
     def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
         """Mask of the partials to keep: drop those that disagree with the model fitted to
@@ -911,37 +936,72 @@ class PitchTracker:
 
     # -- averaging and confidence ---------------------------------------------------------------
     def _average(self, tr: _Track, est: _Precise) -> None:
-        """Inverse-variance mean of the shown track's recent estimates into ``tr.mean_f``,
-        ``tr.mean_sigma`` [Hz]; restarts when the frame changes or the pitch moves (two
-        readings beyond ``change_sigma``: the peg is being turned)."""
+        """The shown pitch from the shown track's recent estimates, into ``tr.mean_f`` and
+        ``tr.mean_sigma`` [Hz].
+
+        A steady note: the inverse-variance mean of up to ``max_average_s`` of estimates.
+        A pitch that moves by a step (the newest two beyond ``change_sigma`` of the rest)
+        restarts the mean; one that drifts (a significant slope over the history: the string settling
+        after the pluck, the peg being turned) drops the older half of the history, and
+        while the drift lasts the pitch is read off the fitted line, carried forward from
+        the frames' centre to the newest sample."""
         p = self.p
         v = est.sigma ** 2 + (est.f1 * 2e-7) ** 2
-        if tr.hist_cfg != est.cfg:
-            tr.hist_f, tr.hist_v, tr.dev_n = [], [], 0
-            tr.hist_cfg = est.cfg
-        if tr.hist_f:
-            m, vm = _wmean(tr.hist_f, tr.hist_v)
-            if (abs(est.f1 - m) > p.change_sigma * math.sqrt(v + vm)
-                    and abs(_cents(est.f1, m)) > p.change_min_cents):
-                tr.dev_n += 1
-                if tr.dev_n >= 2:       # the pitch moved: keep only the newest two
-                    tr.hist_f, tr.hist_v = tr.hist_f[-1:], tr.hist_v[-1:]
-                    tr.dev_n = 0
-            else:
-                tr.dev_n = 0
         tr.hist_f.append(est.f1)
         tr.hist_v.append(v)
-        del tr.hist_f[:-self._n_hist]
-        del tr.hist_v[:-self._n_hist]
-        if tr.dev_n:
-            tr.mean_f, tr.mean_sigma = est.f1, math.sqrt(v)
+        # when the estimate applies: the centre of its frames [readings]
+        tr.hist_i.append(self._reading_idx - (est.cfg[0] / 2 + est.cfg[1] / 2) / self.lag)
+        del tr.hist_f[:-self._n_hist], tr.hist_v[:-self._n_hist], tr.hist_i[:-self._n_hist]
+        trend = self._trend(tr)
+        if trend is not None:           # drifting: judge it on the newer half of the history
+            keep = max(p.trend_min_points, len(tr.hist_f) // 2)
+            tr.hist_f, tr.hist_v, tr.hist_i = tr.hist_f[-keep:], tr.hist_v[-keep:], tr.hist_i[-keep:]
+            trend = self._trend(tr)
+        if trend is not None:
+            value, slope, var = trend
+            tr.mean_f = tr.hist_f[-1] * 2.0 ** (value / CENTS_PER_OCTAVE)
+            tr.mean_sigma = tr.mean_f * math.sqrt(var) / _CENTS_PER_LN
             return
+        if len(tr.hist_f) >= 3:         # a step: the newest two both far from the rest
+            m, vm = _wmean(tr.hist_f[:-2], tr.hist_v[:-2])
+            d = [f - m for f in tr.hist_f[-2:]]
+            far = all(abs(di) > p.change_sigma * math.sqrt(vi + vm) and abs(_cents(m + di, m)) > p.change_min_cents
+                      for di, vi in zip(d, tr.hist_v[-2:]))
+            if far and d[0] * d[1] > 0:
+                tr.hist_f, tr.hist_v, tr.hist_i = tr.hist_f[-2:], tr.hist_v[-2:], tr.hist_i[-2:]
         m, vm = _wmean(tr.hist_f, tr.hist_v)
         if len(tr.hist_f) >= 3:   # scatter beyond the stated uncertainties widens the error
             f = np.array(tr.hist_f)
             w = 1.0 / np.array(tr.hist_v)
             vm *= max(1.0, float(np.sum(w * (f - m) ** 2)) / (len(f) - 1))
         tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
+
+    def _trend(self, tr: _Track) -> Optional[Tuple[float, float, float]]:
+        """Weighted straight line through the history in cents (relative to the newest
+        estimate) against time (frame centres, in readings): (value now, at the newest
+        sample [cents], slope [cents/reading], variance of that value [cents^2]) when the
+        slope is significant, else None."""
+        n = len(tr.hist_f)
+        if n < self.p.trend_min_points:
+            return None
+        f = np.asarray(tr.hist_f)
+        c = _CENTS_PER_LN * np.log(f / f[-1])
+        x = np.asarray(tr.hist_i, dtype=np.float64) - self._reading_idx
+        w = 1.0 / (_CENTS_PER_LN ** 2 * np.asarray(tr.hist_v) / (f * f))
+        S0, Sx, Sxx = float(np.sum(w)), float(np.sum(w * x)), float(np.sum(w * x * x))
+        Sy, Sxy = float(np.sum(w * c)), float(np.sum(w * x * c))
+        det = S0 * Sxx - Sx * Sx
+        if det <= 0:
+            return None
+        slope = (S0 * Sxy - Sx * Sy) / det
+        value = (Sxx * Sy - Sx * Sxy) / det
+        res = c - value - slope * x
+        chi2 = max(1.0, float(np.sum(w * res * res)) / (n - 2))
+        var_slope = S0 / det * chi2
+        if abs(slope) <= max(self.p.trend_sigma * math.sqrt(var_slope),
+                             self.p.min_trend_cents_s * self.lag / self.sr):
+            return None
+        return value, slope, Sxx / det * chi2
 
     def _conf(self, sal: float, n_partials: int, sigma_hz: Optional[float], f: Optional[float]) -> float:
         """0..1: per-partial salience relative to the note threshold, partials measured, and the
