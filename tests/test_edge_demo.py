@@ -65,8 +65,6 @@ def test_demo_has_at_least_ten_readings_per_second(demo_readings):
     assert len(demo_readings) >= 10 * len(x) / sr - 1
 
 
-@pytest.mark.xfail(strict=False, reason="edge/pitch.py misreads parts of the demo (E2's decay as G#5, its 10th "
-                                        "partial; earlier versions held D3 over G3 and B3 over E4)")
 def test_demo_strings_are_heard_in_order_with_their_detuning(demo_readings):
     readings = [Reading(t=r["t"], note=r["note"], cents=r["cents"], f0_hz=r["f0_hz"]) for r in demo_readings]
     segs = [s for s in summarize(readings) if s.end - s.start >= 0.3]
