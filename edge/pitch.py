@@ -100,6 +100,7 @@ class PitchParams:
     candidate_spacing_cents: float = 60.0  # ... at least this far apart
     candidate_salience: float = 0.5        # ... with at least this x min_(mean_)salience
     match_cents: float = 40.0              # a peak this close to a track continues it
+    max_estimates: int = 3                 # precise estimates per reading (the rest wait a turn)
     max_tracks: int = 5                    # note hypotheses followed at once
     confirm_readings: int = 3              # precise estimates before a track can be shown
     onset_confirm_readings: int = 2        # ... for a track that started at an onset
@@ -221,6 +222,7 @@ class _Track:
         self.n = 0
         self.sal = -math.inf
         self.B_hist: List[float] = []
+        self.B_last: Optional[float] = None   # the latest fitted inharmonicity
         self.hist_f: List[float] = []     # averaging of the shown note
         self.hist_v: List[float] = []
         self.hist_i: List[float] = []    # when each applies [readings]
@@ -233,6 +235,7 @@ class _Track:
         self.sigma_cents = 0.0            # uncertainty of the latest estimate [cents]
         self.spread_cents = 0.0           # frequency spread across its peaks' bins [cents]
         self.last_est: Optional[_Precise] = None
+        self.skipped = False              # not measured this reading (too many tracks)
 
     def reset_to(self, f: float) -> None:
         """Start over at frequency ``f`` [Hz] (keeps birth and start)."""
@@ -241,14 +244,18 @@ class _Track:
         self.n_est = 0
         self.recent = []
         self.B_hist = []
+        self.B_last = None
         self.hist_f, self.hist_v, self.hist_i, self.hist_cfg, self.dev_n = [], [], [], None, 0
         self.mean_f, self.mean_sigma = f, math.inf
         self.unsteady = 0
         self.own_seen = 0
 
     def B_prior(self, default: float) -> Tuple[float, bool]:
+        """Inharmonicity to predict partials with, and whether it was measured."""
         if len(self.B_hist) >= 3:
             return float(np.median(self.B_hist)), True
+        if self.B_last is not None:
+            return self.B_last, True
         return default, False
 
     def steadiness(self) -> Tuple[float, float]:
@@ -305,6 +312,8 @@ class PitchTracker:
         self._attack = int(round(p.attack_s * self.sr))
         self._short_frame = self.windows[1] if len(self.windows) > 1 else self.windows[0]
         self._n_hist = max(1, int(round(p.max_average_s * self.sr / self.lag)))
+        self._aranges = np.arange(self.n_fft // 2)[None, :]
+        self._pm1 = np.array([-1, 0, 1])[None, :]
         self._build_salience_tables()
         self._blk = max(8, _pow2(64.0 / self.bin_hz))   # noise-floor blocks of ~64-100 Hz
         self._n_blk = (self._band_hi + 1 + self._blk - 1) // self._blk
@@ -634,6 +643,13 @@ class PitchTracker:
             self._tracks.append(_Track(f, born=idx, start=start, onset_born=ob))
         dec = "den" if self._have_den else "raw"
         for tr in self._tracks:
+            tr.sal = self._salience_at(saln, tr.f)
+        # measure the shown note, new ones, then the most salient, up to max_estimates
+        order = sorted(self._tracks, key=lambda x: (x is self._shown, x.n_est == 0, x.sal), reverse=True)
+        for tr in order[p.max_estimates:]:
+            tr.skipped = True
+        for tr in order[: p.max_estimates]:
+            tr.skipped = False
             if tr.n_est == 0 and tr.onset_born:
                 # a fresh pluck: a second estimate from frames one hop earlier lets the
                 # steadiness check (two estimates) pass one reading sooner
@@ -645,7 +661,6 @@ class PitchTracker:
                     and abs(_cents(early.f1, est.f1)) <= p.early_step_cents):
                 tr.recent.append(early.f1)
                 tr.n_est += 1
-            tr.sal = self._salience_at(saln, tr.f)
             if est is None or est.n < p.min_partials:
                 tr.misses += 1
                 tr.last_est = None
@@ -673,6 +688,8 @@ class PitchTracker:
             tr.n = est.n
             tr.frac = est.n / max(est.n_expected, 1)
             tr.unsteady = 0 if self._steady(tr) else tr.unsteady + 1
+            if est.B_fitted:
+                tr.B_last = est.B
             if est.B_fitted and est.cfg[0] >= self.windows[-1] // 2:
                 tr.B_hist.append(est.B)
                 del tr.B_hist[:-9]
@@ -713,7 +730,7 @@ class PitchTracker:
     def _ready(self, tr: _Track) -> bool:
         """Present, steady and established enough to be shown."""
         need = self.p.onset_confirm_readings if tr.onset_born else self.p.confirm_readings
-        return (tr.misses == 0 and tr.n_est >= need and tr.unsteady == 0
+        return (not tr.skipped and tr.misses == 0 and tr.n_est >= need and tr.unsteady == 0
                 and tr.spread_cents <= self.p.ready_spread_cents
                 and tr.sal >= self.p.min_mean_salience)
 
@@ -805,10 +822,10 @@ class PitchTracker:
         lobe = self.n_fft / W                                    # FFT bins per frame bin
         c = fk / self.bin_hz
         tb = np.maximum(tol_hz / self.bin_hz, lobe)
-        lo = np.clip(np.floor(c - tb).astype(np.int64), 1, hi_bin)
-        hi = np.clip(np.ceil(c + tb).astype(np.int64), 1, hi_bin)
-        width = int(np.max(hi - lo)) + 1
-        idx = lo[:, None] + np.arange(width)[None, :]
+        lo = np.minimum(np.maximum((c - tb).astype(np.int64), 1), hi_bin)
+        hi = np.minimum(np.maximum((c + tb + 1.0).astype(np.int64), 1), hi_bin)
+        width = int((hi - lo).max()) + 1
+        idx = lo[:, None] + self._aranges[:, :width]
         inside = idx <= hi[:, None]
         idx = np.minimum(idx, hi_bin)
         vals = np.where(inside, mag[idx], -1.0)
@@ -819,13 +836,13 @@ class PitchTracker:
         if not ok.any():
             return k[:0], fk[:0], fk[:0], fk[:0], fk[:0], fk[:0]
         k, j, snr_db, fk, tol_hz = k[ok], j[ok], snr_db[ok], fk[ok], tol_hz[ok]
-        bins = j[:, None] + np.array([-1, 0, 1])[None, :]
-        Xn, Xq = S.X[bins], Xp[bins]
-        dev = _princarg(np.angle(Xn * np.conj(Xq)) - 2 * np.pi * bins * lag / self.n_fft)
-        fb = (bins + dev * self.n_fft / (2 * np.pi * lag)) * self.bin_hz
-        wts = np.abs(Xn) * np.abs(Xq) + _TINY
-        f = np.sum(fb * wts, axis=1) / np.sum(wts, axis=1)
-        spread = (np.max(fb, axis=1) - np.min(fb, axis=1)) / f     # a steady sinusoid: ~0
+        bins = j[:, None] + self._pm1
+        P = S.X[bins] * np.conj(Xp[bins])
+        dev = _princarg(np.angle(P) - (2 * np.pi * lag / self.n_fft) * bins)
+        fb = (bins + dev * (self.n_fft / (2 * np.pi * lag))) * self.bin_hz
+        wts = np.abs(P) + _TINY
+        f = (fb * wts).sum(axis=1) / wts.sum(axis=1)
+        spread = (fb.max(axis=1) - fb.min(axis=1)) / f     # a steady sinusoid: ~0
         good = np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
         fac = self.sr / (2 * np.pi * lag)
         var = fac * fac * 10 ** (-np.minimum(snr_db, 60.0) / 10) + (f * 1e-7) ** 2
@@ -883,20 +900,23 @@ class PitchTracker:
 
     def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
         """Mask of the partials to keep: drop those that disagree with the model fitted to
-        the others (at most a third of them, worst first)."""
+        all (more than 2 cents and 5 sigma off), at most a third of them, worst first; a
+        second round judges the rest against the model fitted without them."""
         keep = np.ones(len(k), bool)
-        for _ in range(max(0, len(k) // 3)):
-            if keep.sum() <= 2:
+        for _ in range(2):
+            n = int(keep.sum())
+            if n <= 2:
                 break
             kk, ff, vv = k[keep], f[keep], v[keep]
             f1, _, Bf, _, _ = self._fit(kk, ff, vv, B)
-            pred = kk * f1 * np.sqrt((1 + Bf * kk * kk) / (1 + Bf))
-            r = np.abs(_CENTS_PER_LN * np.log(ff / pred))
+            r = np.abs(_CENTS_PER_LN * np.log(ff / (kk * f1 * np.sqrt((1 + Bf * kk * kk) / (1 + Bf)))))
             z = r / np.maximum(_CENTS_PER_LN * np.sqrt(vv) / ff, 1e-9)
-            i = int(np.argmax(z))
-            if r[i] <= 2.0 or z[i] <= 5.0:
+            bad = (r > 2.0) & (z > 5.0)
+            if not bad.any():
                 break
-            keep[np.flatnonzero(keep)[i]] = False
+            worst = np.argsort(-np.where(bad, z, -1.0))[: min(int(bad.sum()), max(1, n // 3))]
+            idx = np.flatnonzero(keep)
+            keep[idx[worst]] = False
         return keep
 
     def _fit(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B_prior: float):
@@ -909,8 +929,9 @@ class PitchTracker:
         x = k * k
         n = len(k)
         if n >= 3 and k[-1] >= 3:
-            S0, S1, S2 = float(np.sum(w)), float(np.sum(w * x)), float(np.sum(w * x * x))
-            Sy, Sxy = float(np.sum(w * y)), float(np.sum(w * x * y))
+            wx = w * x
+            S0, S1, S2 = float(w.sum()), float(wx.sum()), float(wx @ x)
+            Sy, Sxy = float(w @ y), float(wx @ y)
             det = S0 * S2 - S1 * S1
             if det > 0:
                 a = (S2 * Sy - S1 * Sxy) / det
@@ -918,18 +939,19 @@ class PitchTracker:
                 Bf = b / a if a > 0 else -1.0
                 if 0.0 <= Bf <= self.p.max_inharmonicity:
                     res = y - a - b * x
-                    chi2 = float(np.sum(w * res * res)) / max(n - 2, 1)
+                    chi2 = float(w @ (res * res)) / max(n - 2, 1)
                     var = (S2 - 2 * S1 + S0) / det * max(1.0, chi2)
                     f1 = math.sqrt(a + b)
                     return f1, math.sqrt(var) / (2 * f1), float(Bf), True, chi2
         g = 1.0 + B_prior * x
-        sw = float(np.sum(w * g * g))
-        a = float(np.sum(w * y * g)) / sw
+        wg = w * g
+        sw = float(wg @ g)
+        a = float(wg @ y) / sw
         var_a = 1.0 / sw
         chi2 = 0.0
         if n >= 2:
             res = y - a * g
-            chi2 = float(np.sum(w * res * res)) / (n - 1)
+            chi2 = float(w @ (res * res)) / (n - 1)
             var_a *= max(1.0, chi2)
         f1 = math.sqrt(a * (1 + B_prior))
         return f1, math.sqrt(var_a * (1 + B_prior)) / (2 * f1), float(B_prior), False, chi2
