@@ -136,3 +136,90 @@ def load_for_model(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     """Read any supported file as mono float32 at ``sample_rate`` (resampling if needed)."""
     x, sr = read_audio(path, mono=True)
     return resample(x, sr, sample_rate)
+
+
+class WavStream:
+    """A WAV file read in blocks without loading it whole: PCM 8/16/24/32-bit integer and
+    32/64-bit float (plain and WAVE_FORMAT_EXTENSIBLE), any channel count and rate.
+
+    ``read(n)`` returns up to ``n`` frames as float32 mono ``(m,)`` (channels averaged),
+    an empty array at the end.  Raises :class:`AudioInputError` (one line) for a missing,
+    empty or non-WAV file or an unsupported encoding; a truncated data chunk simply ends
+    early.  Context manager."""
+
+    _PCM, _FLOAT, _EXT = 1, 3, 0xFFFE
+
+    def __init__(self, path: str | os.PathLike):
+        import struct
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise AudioInputError(f"{self.path}: no such file")
+        self._fh = open(self.path, "rb")
+        try:
+            head = self._fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                raise AudioInputError(f"{self.path}: not a RIFF/WAVE file")
+            fmt = None
+            while True:
+                ch = self._fh.read(8)
+                if len(ch) < 8:
+                    raise AudioInputError(f"{self.path}: no audio data chunk (truncated WAV?)")
+                cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+                if cid == b"fmt ":
+                    fmt = self._fh.read(size)
+                    if size % 2:
+                        self._fh.read(1)
+                elif cid == b"data":
+                    break
+                else:
+                    self._fh.seek(size + (size % 2), 1)
+            if fmt is None or len(fmt) < 16:
+                raise AudioInputError(f"{self.path}: WAV without a format chunk")
+            tag, ch_n, sr, _, align, bits = struct.unpack("<HHIIHH", fmt[:16])
+            if tag == self._EXT and len(fmt) >= 26:
+                tag = struct.unpack("<H", fmt[24:26])[0]
+            if tag not in (self._PCM, self._FLOAT) or ch_n < 1 or sr <= 0:
+                raise AudioInputError(f"{self.path}: unsupported WAV encoding (format {tag}, {ch_n} ch, {sr} Hz)")
+            width = bits // 8
+            if (tag == self._PCM and width not in (1, 2, 3, 4)) or (tag == self._FLOAT and width not in (4, 8)):
+                raise AudioInputError(f"{self.path}: unsupported WAV sample size {bits} bits")
+            self.sample_rate, self.channels, self._width, self._float = int(sr), int(ch_n), width, tag == self._FLOAT
+            self._align = width * ch_n
+            avail = self.path.stat().st_size - self._fh.tell()
+            self.n_frames = max(0, min(size, avail)) // self._align
+            self._left = self.n_frames
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def read(self, n: int) -> np.ndarray:
+        n = max(0, min(int(n), self._left))
+        raw = self._fh.read(n * self._align)
+        m = len(raw) // self._align
+        self._left = 0 if m < n else self._left - m
+        raw = raw[: m * self._align]
+        w = self._width
+        if self._float:
+            x = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8").astype(np.float32)
+        elif w == 1:
+            x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+        elif w == 3:
+            b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+            v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+            v = np.where(v >= 1 << 23, v - (1 << 24), v)
+            x = (v / float(1 << 23)).astype(np.float32)
+        else:
+            x = (np.frombuffer(raw, dtype="<i2" if w == 2 else "<i4").astype(np.float64) / float(1 << (8 * w - 1))).astype(np.float32)
+        if self.channels > 1:
+            x = x.reshape(-1, self.channels).mean(axis=1, dtype=np.float64).astype(np.float32)
+        return x
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "WavStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -70,10 +70,13 @@ def stft(x: np.ndarray, *, params: SignalParams) -> np.ndarray:
     n = n_frames_for(len(x), params=params)
     half = params.n_fft // 2
     padded = np.concatenate([np.zeros(half), x, np.zeros(half)])
-    idx = np.arange(n)[:, None] * params.hop + np.arange(params.n_fft)[None, :]
-    frames = padded[idx] * window(params)[None, :]
-    spec = scipy.fft.rfft(frames, axis=1)[:, : params.n_bins]
-    return spec * spectrum_norm(params)
+    # One frame at a time with the very function the streaming edge calls per hop, so
+    # offline and streaming features are bit-identical on every platform (a batched FFT
+    # rounds differently on aarch64).
+    spec = np.empty((n, params.n_bins), dtype=np.complex128)
+    for k in range(n):
+        frame_spectrum(padded[k * params.hop : k * params.hop + params.n_fft], params=params, out=spec[k])
+    return spec
 
 
 def istft(spec: np.ndarray, *, params: SignalParams, length: int | None = None) -> np.ndarray:

@@ -221,9 +221,13 @@ class Source:
 
 
 class FileSource(Source):
-    """A whole file, read once, resampled once (``audio_io.load_for_model``), then given
-    out in blocks of ``block`` samples; with ``realtime=True`` each block is released no
-    earlier than its time in the recording (as a microphone would).
+    """An audio file given out in blocks of ``block`` samples at ``sample_rate``; with
+    ``realtime=True`` each block is released no earlier than its time in the recording
+    (as a microphone would).
+
+    WAV files (integer or float PCM) are streamed from disk through a
+    :class:`StreamingResampler`, so memory stays flat however long the recording; other
+    formats (FLAC/OGG via soundfile) are read whole and resampled once.
 
     Raises :class:`AudioInputError` (one line) for a missing, empty, truncated or
     non-audio file."""
@@ -234,14 +238,32 @@ class FileSource(Source):
         from . import audio_io
 
         super().__init__(sample_rate=sample_rate, name=str(path))
-        x, sr = audio_io.read_audio(path, mono=True)
-        self.input_rate = sr
-        self.samples = audio_io.resample(x, sr, self.sample_rate)
-        if self.samples.size == 0:
-            raise AudioInputError(f"{path}: too short to resample to {self.sample_rate} Hz")
         if block <= 0:
             raise ValueError(f"block must be positive, got {block}")
         self.block = int(block)
+        self._wav = None
+        self._whole: Optional[np.ndarray] = None
+        try:
+            self._wav = audio_io.WavStream(path)
+        except AudioInputError:
+            self._wav = None
+        if self._wav is not None and self._wav.n_frames > 0:
+            self.input_rate = self._wav.sample_rate
+            self._n_in_total = self._wav.n_frames
+            self._resampler = StreamingResampler(self.input_rate, sr_to=self.sample_rate)
+            self._in_block = max(1, int(round(self.block * self.input_rate / self.sample_rate)))
+            self._pending = np.zeros(0, dtype=np.float32)
+            self._flushed = False
+        else:
+            if self._wav is not None:
+                self._wav.close()
+                self._wav = None
+            x, sr = audio_io.read_audio(path, mono=True)  # one-line errors for bad files
+            self.input_rate = sr
+            self._whole = audio_io.resample(x, sr, self.sample_rate)
+            self._n_in_total = len(x)
+            if self._whole.size == 0:
+                raise AudioInputError(f"{path}: too short to resample to {self.sample_rate} Hz")
         self.realtime = bool(realtime)
         self._clock, self._sleep = clock, sleep
         self._pos = 0
@@ -250,21 +272,47 @@ class FileSource(Source):
     @property
     def duration_s(self) -> float:
         """Length of the recording [s]."""
-        return len(self.samples) / self.sample_rate
+        return self._n_in_total / self.input_rate
+
+    def _next_block(self) -> Optional[np.ndarray]:
+        if self._whole is not None:
+            if self._pos >= len(self._whole):
+                return None
+            return self._whole[self._pos : self._pos + self.block]
+        # streamed WAV: resample until a full block is ready (or the file ends)
+        while len(self._pending) < self.block and not self._flushed:
+            x = self._wav.read(self._in_block)
+            if len(x) == 0:
+                y = self._resampler.flush()
+                self._flushed = True
+            else:
+                y = self._resampler.process(x)
+            if len(y):
+                self._pending = np.concatenate([self._pending, y])
+        if len(self._pending) == 0:
+            return None
+        b, self._pending = self._pending[: self.block], self._pending[self.block :]
+        return b
 
     def read(self) -> Optional[np.ndarray]:
-        if self._closed or self._pos >= len(self.samples):
+        if self._closed:
+            return None
+        if self.realtime and self._t0 is None:
+            self._t0 = self._clock()
+        b = self._next_block()
+        if b is None:
             return None
         if self.realtime:
             now = self._clock()
-            if self._t0 is None:
-                self._t0 = now
-            due = self._t0 + (self._pos + self.block) / self.sample_rate
+            due = self._t0 + (self._pos + len(b)) / self.sample_rate
             if due > now:
                 self._sleep(due - now)
-        b = self.samples[self._pos : self._pos + self.block]
         self._pos += len(b)
         return b
+
+    def _close(self) -> None:
+        if self._wav is not None:
+            self._wav.close()
 
 
 class StdinSource(Source):
