@@ -101,14 +101,17 @@ def harmonic_sum_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, ho
 
 
 def ours_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-               denoised: Optional[np.ndarray] = None, params=None) -> Track:
-    """Our streaming tracker over ``x`` as ``(t, f0)`` (``nan`` where no note is shown)."""
+               denoised: Optional[np.ndarray] = None, params=None):
+    """Our streaming tracker over ``x`` as ``(t, f0, midi)``: ``nan`` where no note is
+    shown; ``midi`` is the MIDI number of the note *shown* (which, with hysteresis, may be
+    the neighbour of the note nearest ``f0`` right on a boundary)."""
     from cleartune.edge.pitch import PitchParams, track
 
     readings = track(x, sample_rate=sample_rate, hop=hop, params=params or PitchParams(), denoised=denoised)
     t = np.array([r.t for r in readings])
     f0 = np.array([r.f0_hz if r.f0_hz is not None else np.nan for r in readings], dtype=np.float64)
-    return t, f0
+    midi = np.array([r.midi if r.midi is not None else np.nan for r in readings], dtype=np.float64)
+    return t, f0, midi
 
 
 # -- evaluation ---------------------------------------------------------------------------
@@ -128,7 +131,8 @@ class Item:
 class Scores:
     """Scores of one tracker over a set of items (readings pooled).
 
-    note_accuracy   fraction of scored readings naming the right note (no note = wrong)
+    note_accuracy   fraction of scored readings naming the right note (no note = wrong;
+                    within BOUNDARY_CENTS of a boundary either neighbour is right)
     voiced          fraction of scored readings with a note
     wrong_note      fraction of scored readings naming a wrong note
     octave_errors   fraction of scored readings an octave (or more) off, same pitch class
@@ -157,23 +161,35 @@ def _note_of(f: np.ndarray, a4: float) -> np.ndarray:
     return np.where(np.isfinite(m), np.floor(m + 0.5), np.nan)
 
 
+#: A true pitch this close to the boundary between two notes [cents] makes either name right.
+BOUNDARY_CENTS = 3.0
+
+
 def score_track(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = 0.2,
-                until_s: Optional[float] = None, a4: float = 440.0):
+                until_s: Optional[float] = None, a4: float = 440.0, midi: Optional[np.ndarray] = None,
+                boundary_cents: float = BOUNDARY_CENTS):
     """Per-reading outcomes of one track against the truth: arrays over readings with
-    ``onset_s + settle_s <= t (<= until_s)``: (right, voiced, octave, cents_error)."""
+    ``onset_s + settle_s <= t (<= until_s)``: (right, voiced, octave, cents_error).
+    The note of a reading is ``midi`` when the tracker names one, else the note nearest
+    its ``f0``.  When the truth lies within ``boundary_cents`` of the boundary between two
+    notes, both count as right (the truth itself is not known better than that)."""
     t = np.asarray(t, dtype=np.float64)
     f0 = np.asarray(f0, dtype=np.float64)
     sel = t >= onset_s + settle_s
     if until_s is not None:
         sel &= t <= until_s
     f = f0[sel]
-    true_note = float(np.floor(hz_to_midi(true_f0, a4=a4) + 0.5))
-    notes = _note_of(f, a4)
+    true_m = hz_to_midi(true_f0, a4=a4)
+    true_note = float(np.floor(true_m + 0.5))
+    other = true_note + (1.0 if true_m > true_note else -1.0)       # the neighbour across the nearer boundary
+    near_boundary = abs(abs(true_m - true_note) - 0.5) * 100.0 <= boundary_cents
+    notes = _note_of(f, a4) if midi is None else np.asarray(midi, dtype=np.float64)[sel]
     voiced = np.isfinite(f)
-    right = voiced & (notes == true_note)
+    right = voiced & ((notes == true_note) | ((notes == other) & near_boundary))
     with np.errstate(invalid="ignore", divide="ignore"):
         c = 1200 * np.log2(f / true_f0)
     octs = np.round(c / 1200)
+    octs[~voiced] = 0
     octave = voiced & (octs != 0) & (np.abs(c - 1200 * octs) < 50)
     return right, voiced, octave, np.where(right, c, np.nan)
 
@@ -183,16 +199,17 @@ def evaluate(items: Sequence[Item], trackers: Mapping[str, Tracker], *, settle_s
     """Run every tracker on every item and pool the readings from ``onset + settle_s``
     (to ``until_s``, default the end) into :class:`Scores` per tracker.
 
-    ``trackers`` maps a name to ``fn(item) -> (t, f0)`` -- use :func:`tracker_fns` for the
-    standard three (ours, harmonic_sum, pyin)."""
+    ``trackers`` maps a name to ``fn(item) -> (t, f0)`` or ``(t, f0, midi)`` (the notes the
+    tracker names) -- use :func:`tracker_fns` for the standard three (ours, harmonic_sum,
+    pyin)."""
     acc: Dict[str, dict] = {name: dict(right=[], voiced=[], octave=[], cents=[], per=[]) for name in trackers}
     for i, it in enumerate(items):
         if progress:
             print(f"\r  item {i + 1}/{len(items)}", end="", flush=True)
         for name, fn in trackers.items():
-            t, f0 = fn(it)
-            r, v, o, c = score_track(t, f0, true_f0=it.f0_hz, onset_s=it.onset_s, settle_s=settle_s,
-                                     until_s=until_s, a4=a4)
+            out = fn(it)
+            r, v, o, c = score_track(out[0], out[1], true_f0=it.f0_hz, onset_s=it.onset_s, settle_s=settle_s,
+                                     until_s=until_s, a4=a4, midi=out[2] if len(out) > 2 else None)
             a = acc[name]
             a["right"].append(r)
             a["voiced"].append(v)

@@ -34,7 +34,8 @@ How a reading is made (frequencies in Hz, windows in samples, levels in dB):
    two readings: the peg is being turned), when the frame grows, or on a new note.
 6. **Display.**  A note is shown only when the candidate is locked, salient and its pitch
    steady (speech and vibrato glide; noise has no consistent partials).  The name has
-   hysteresis (``hysteresis_cents``) so it does not flicker on a boundary.
+   hysteresis (three times the uncertainty of the shown pitch, ``min_hysteresis_cents``
+   to ``hysteresis_cents``) so it does not flicker on a boundary.
 
 Only numpy and scipy; per hop just a copy into the ring buffer.
 """
@@ -131,7 +132,8 @@ class PitchParams:
     trend_sigma: float = 4.0               # a drift is a slope beyond this many sigma ...
     min_trend_cents_s: float = 0.2         # ... and this fast
     trend_min_points: int = 4              # estimates needed to judge a drift
-    hysteresis_cents: float = 6.0
+    hysteresis_cents: float = 6.0          # the shown note holds this far past a boundary ...
+    min_hysteresis_cents: float = 0.5      # ... or 3 sigma of the shown pitch, if more than this
 
     def __post_init__(self) -> None:
         if not 0 < self.fmin < self.fmax:
@@ -496,7 +498,11 @@ class PitchTracker:
         conf = self._conf(shown.sal, shown.n, shown.mean_sigma, shown.mean_f)
         if shown.misses:
             conf *= 0.5
-        m = self.notes.map(shown.mean_f, prefer=self._shown_midi, hysteresis_cents=p.hysteresis_cents)
+        # hysteresis: three times the uncertainty of the shown pitch, within limits (a
+        # precisely known note right on a boundary still shows the side it is on)
+        sig_c = _CENTS_PER_LN * shown.mean_sigma / shown.mean_f if math.isfinite(shown.mean_sigma) else math.inf
+        hyst = min(p.hysteresis_cents, max(p.min_hysteresis_cents, 3.0 * sig_c))
+        m = self.notes.map(shown.mean_f, prefer=self._shown_midi, hysteresis_cents=hyst)
         self._shown_midi = m.midi
         return Reading(t=t, note=m.note, cents=m.cents, f0_hz=shown.mean_f, confidence=conf, midi=m.midi,
                        target_hz=m.target_hz)
