@@ -22,7 +22,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -121,4 +121,4 @@ def worst_layers(rows: list[dict[str, Any]], n: int = 5) -> list[str]:
     return [r["tensor_name"] for r in rows[:n]]
 
 
-__all__ = ["layer_statistics", "analyze_layers", "to_markdown", "worst_layers", "Optional"]
+__all__ = ["layer_statistics", "analyze_layers", "to_markdown", "worst_layers"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cleartune.edge.errors import DataError, ModelLoadError, ParamsMismatchError
+from cleartune.edge.errors import ModelLoadError, ParamsMismatchError
 from cleartune.edge.model_meta import sidecar_path
 from cleartune.quantize import report as R
 from cleartune.quantize import testing as T
