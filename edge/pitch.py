@@ -93,7 +93,7 @@ class PitchParams:
     search_cents: float = 25.0             # partial search half-width around a coarse guess
     track_cents: float = 6.0               # ... around a prediction from measured partials
     # decisions
-    silence_dbfs: float = -70.0            # RMS below this is silence
+    silence_dbfs: float = -90.0            # RMS below this is silence (digital silence, dither)
     min_salience: float = 25.0             # summed salience (dB above floor) of a candidate peak
     min_mean_salience: float = 5.0         # least salience per partial for a note [dB]
     min_partials: int = 2                  # least partials measured for a note
