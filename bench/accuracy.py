@@ -2,7 +2,7 @@
 with the float denoiser, with the int8 denoiser) and the references (librosa.pyin, the
 plain harmonic-sum tracker).
 
-Systems (each a function ``clip -> (t, f0)``, ``f0`` nan where no note is shown):
+Systems (each a function ``clip -> (t, f0[, midi])``, nan where no note is shown):
 
 * ``tracker``        -- :class:`~cleartune.edge.pipeline.Tuner` without the denoiser (``--no-denoise``);
 * ``tracker+float``  -- the Tuner with the float32 model through the streaming denoiser;
@@ -15,9 +15,11 @@ blocker, delay line; reading times refer to the input).
 
 Scoring rule (one rule for every system, :func:`cleartune.bench.references.score_track`):
 readings with ``max(onset_s, 0) + SETTLE_S <= t`` to the end of the clip are scored (the
-note's sustained part); a reading is right when the nearest equal-tempered note of its f0
-(A4 = 440 Hz) is the nearest note of the clip's true f0 (``f0_hz``); a reading without a
-note counts as wrong.  Cents errors [|cents|] are taken on the right readings only;
+note's sustained part); a reading is right when the note it names -- the note our tuner
+shows (``Reading.midi``), the nearest equal-tempered note of the f0 (A4 = 440 Hz) for the
+references -- is the nearest note of the clip's true f0 (``f0_hz``; when the truth lies
+within ``references.BOUNDARY_CENTS`` of a note boundary either neighbour counts); a
+reading without a note counts as wrong.  Cents errors [|cents|] are taken on the right readings only;
 an octave error is a reading 1+ octaves off within 50 cents of the true pitch class.
 Readings are pooled over the clips of an SNR level (clean, 10, 5, 0, -5 dB for the
 holdout set).
@@ -89,8 +91,10 @@ def make_systems(names: Sequence[str], *, float_model: Optional[str], int8_model
 
         def fn(x: np.ndarray):
             rs = analyze_samples(x, tuner)
+            shown = [r.note is not None and r.f0_hz is not None for r in rs]
             return (np.array([r.t for r in rs], np.float64),
-                    np.array([r.f0_hz if r.note is not None and r.f0_hz is not None else np.nan for r in rs], np.float64))
+                    np.array([r.f0_hz if ok else np.nan for r, ok in zip(rs, shown)], np.float64),
+                    np.array([r.midi if ok and r.midi is not None else np.nan for r, ok in zip(rs, shown)], np.float64))
         return fn
 
     for name in names:
@@ -119,14 +123,17 @@ def make_systems(names: Sequence[str], *, float_model: Optional[str], int8_model
 
 # -- per clip -----------------------------------------------------------------------------------
 
-def score_clip(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = SETTLE_S) -> dict[str, Any]:
-    """Counts for one system on one clip (see the module docstring for the rule):
-    ``{"n", "right", "voiced", "octave", "cents": [signed cents of right readings]}``."""
+def score_clip(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = SETTLE_S,
+               midi: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """Counts for one system on one clip (see the module docstring for the rule): ``midi``
+    are the notes the system names (MIDI numbers, nan for none), else the nearest note of
+    ``f0`` is taken.  Returns ``{"n", "right", "voiced", "octave", "cents": [signed cents
+    of right readings]}``."""
     from cleartune.bench.references import score_track
 
     start = max(0.0, float(onset_s) if onset_s is not None and math.isfinite(float(onset_s)) else 0.0)
     right, voiced, octave, cents = score_track(np.asarray(t, np.float64), np.asarray(f0, np.float64), true_f0=float(true_f0),
-                                               onset_s=start, settle_s=settle_s)
+                                               onset_s=start, settle_s=settle_s, midi=midi)
     c = cents[np.isfinite(cents)]
     return {"n": int(len(right)), "right": int(np.sum(right)), "voiced": int(np.sum(voiced)),
             "octave": int(np.sum(octave)), "cents": [round(float(v), 4) for v in c]}
@@ -162,6 +169,12 @@ def aggregate(records: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict
 
     return {"levels": levels, "by_level": {lv: pool(by[lv]) for lv in levels}, "overall": pool(list(records)),
             "clips_per_level": {lv: len(by[lv]) for lv in levels}}
+
+
+def _boundary_cents() -> float:
+    from cleartune.bench import references
+
+    return float(getattr(references, "BOUNDARY_CENTS", 0.0))
 
 
 def _fingerprint(d: dict[str, Any]) -> str:
@@ -255,9 +268,10 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
             x = np.asarray(mix, np.float32)
             for name in names:
                 t0 = time.perf_counter()
-                t, f0 = fns[name](x)
+                out = fns[name](x)
                 rec["seconds"][name] = time.perf_counter() - t0
-                rec["systems"][name] = score_clip(t, f0, true_f0=rec["f0_hz"], onset_s=rec["onset_s"], settle_s=settle_s)
+                rec["systems"][name] = score_clip(out[0], out[1], true_f0=rec["f0_hz"], onset_s=rec["onset_s"],
+                                                  settle_s=settle_s, midi=out[2] if len(out) > 2 else None)
             done[rec["id"]] = rec
             if fh is not None:
                 fh.write(json.dumps(rec) + "\n")
@@ -277,10 +291,13 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
                  "selection": "all" if len(rows) == len(all_rows) else "spread evenly over the SNR range (stratified)",
                  "levels": "as in the data" if levels is None else f"nearest of {list(levels)} dB"},
         "rule": {"settle_s": settle_s,
-                 "text": (f"readings from max(onset, 0) + {settle_s:g} s to the end of the clip; right = nearest "
-                          "equal-tempered note (A4 440 Hz) of the reported f0 equals that of the true f0; no note = "
-                          "wrong; |cents| on right readings; octave error = 1+ octaves off within 50 cents of the "
-                          "true pitch class; readings pooled per SNR level")},
+                 "boundary_cents": _boundary_cents(),
+                 "text": (f"readings from max(onset, 0) + {settle_s:g} s to the end of the clip; right = the note "
+                          "named (the tuner's displayed note; the nearest equal-tempered note of f0, A4 440 Hz, for "
+                          "pyin and harmonic_sum) is the nearest note of the true f0 (either neighbour when the truth "
+                          f"is within {_boundary_cents():g} cents of a boundary); no note = wrong; |cents| of f0 vs "
+                          "the true f0 on right readings; octave error = 1+ octaves off within 50 cents of the true "
+                          "pitch class; readings pooled per SNR level")},
         "systems": names,
         "skipped_systems": skipped,
         "models": models,

@@ -62,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="RSS sampled every S seconds of processed audio (memory; default 2)")
     g.add_argument("--minutes", type=float, default=60.0, metavar="M", help="soak length in minutes of audio (default 60)")
     g.add_argument("--no-denoise", action="store_true", help="memory and soak without the denoiser")
+    g.add_argument("--feed", choices=("file", "stdin"), default="file",
+                   help="soak input: --input FILE (default) or the samples on stdin (--input -)")
 
 
 def _default_model(name: str) -> Path:
@@ -174,7 +176,7 @@ def _soak(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import soak as S
 
     r = S.run_soak(minutes=args.minutes, model=int8, no_denoise=args.no_denoise, threads=threads[0], seed=args.seed,
-                   command=cmd, log=log)
+                   feed=args.feed, command=cmd, log=log, nice=10 if args.minutes > 5 else 0)
     paths = S.write_soak(r, out)
     print(f"  {r['line']}")
     print(f"  wrote {', '.join(str(p) for p in paths.values())}")

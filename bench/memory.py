@@ -10,8 +10,7 @@ its final ``VmRSS`` and whether TensorFlow or Keras got imported.  The parent al
 
 :func:`measure_memory` runs it on generated audio (:func:`cleartune.bench.soak.write_soak_wav`:
 notes, silences, noise bursts, varied levels) given as ``--input FILE`` (the run loop's
-FileSource, which loads the whole file: its samples are part of the figure) and reports the
-samples, the peak and the growth.  Targets: peak <= :data:`TARGET_PEAK_MB`, growth <=
+FileSource) and reports the samples, the peak and the growth.  Targets: peak <= :data:`TARGET_PEAK_MB`, growth <=
 :data:`TARGET_GROWTH_MB` (flat).
 """
 from __future__ import annotations
@@ -243,8 +242,7 @@ def measure_memory(*, model: Optional[str | Path], no_denoise: bool = False, sec
         "what": "cleartune run --input FILE --output stdout in a child process; VmRSS from /proc/PID/status every "
                 f"{interval_s:g} s of processed audio; VmHWM reported by the child at exit",
         "audio": {"seconds": n_samples / EDGE.sample_rate, "generator": gen["description"], "format": "16-bit WAV",
-                  "note": "FileSource loads the whole file: its float32 samples "
-                          f"({n_samples * 4 / 2**20:.1f} MB) are part of the RSS"},
+                  "note": f"a {(44 + 2 * n_samples) / 2**20:.1f} MB file read by the run loop's FileSource"},
         "model": model_info(model) if (model is not None and not no_denoise) else None,
         "denoise": not no_denoise,
         "threads": threads,

@@ -7,10 +7,10 @@ E2..E6, detuned, some cut short by the next pluck), notes over noise, silences (
 zero and a faint hiss), noise bursts (white, pink, speech-like, orchestra-like), levels
 from -45 dBFS to clipping.  Deterministic for a seed.
 
-:func:`run_soak` gives the file's samples to ``cleartune run --input - --stdin-format
-s16le`` as its stdin (streamed: the loop's memory does not depend on the length; a
-``--input FILE`` would load the whole file) in a child process (:func:`cleartune.bench.memory.run_loop_child`)
-and checks:
+:func:`run_soak` runs ``cleartune run --input FILE`` on it (the run loop's FileSource
+streams WAV files from disk) -- or, with ``feed="stdin"``, gives its samples as the stdin
+of ``cleartune run --input - --stdin-format s16le`` -- in a child process
+(:func:`cleartune.bench.memory.run_loop_child`) and checks:
 
 * no exception: exit status 0, no traceback or error on stderr;
 * no dropped windows: readings == (samples // hop) // reading_hops, consecutive reading
@@ -151,8 +151,11 @@ def write_soak_wav(path: str | Path, *, seconds: float, seed: int = 0, sample_ra
                            "noise bursts (white, pink, speech-like, orchestra-like), -45 dBFS to clipping"}
 
 
+FEEDS = ("file", "stdin")
+
+
 def run_soak(*, minutes: float = DEFAULT_MINUTES, model: Optional[str | Path] = None, no_denoise: bool = False,
-             threads: int = 1, seed: int = 0, rss_interval_s: float = DEFAULT_RSS_INTERVAL_S,
+             threads: int = 1, seed: int = 0, rss_interval_s: float = DEFAULT_RSS_INTERVAL_S, feed: str = "file",
              workdir: Optional[str | Path] = None, nice: int = 0, command: Optional[str] = None,
              log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Generate ``minutes`` of audio, stream it through ``cleartune run`` and check it (see
@@ -166,6 +169,8 @@ def run_soak(*, minutes: float = DEFAULT_MINUTES, model: Optional[str | Path] = 
 
     if minutes <= 0:
         raise ValueError("--minutes must be positive")
+    if feed not in FEEDS:
+        raise ValueError(f"feed must be one of {', '.join(FEEDS)}, not {feed!r}")
     seconds = 60.0 * float(minutes)
     with tempfile.TemporaryDirectory(prefix="cleartune-soak-", dir=workdir) as tmp:
         wav = Path(tmp) / "soak.wav"
@@ -174,9 +179,13 @@ def run_soak(*, minutes: float = DEFAULT_MINUTES, model: Optional[str | Path] = 
         gen_s = time.perf_counter() - t0
         log(f"soak: {minutes:g} min of audio generated in {gen_s:.0f} s ({wav.stat().st_size / 2**20:.0f} MB WAV); "
             "streaming it through cleartune run")
-        run_args = ["--input", "-", "--stdin-format", "s16le", "--stdin-rate", str(gen["sample_rate"]),
-                    *run_args_for(model=model, no_denoise=no_denoise, threads=threads)]
-        res = run_loop_child(run_args, stdin_path=wav, stdin_offset=gen["data_offset"], interval_s=rss_interval_s,
+        tuner_args = run_args_for(model=model, no_denoise=no_denoise, threads=threads)
+        if feed == "file":
+            run_args, stdin = ["--input", str(wav), *tuner_args], None
+        else:
+            run_args = ["--input", "-", "--stdin-format", "s16le", "--stdin-rate", str(gen["sample_rate"]), *tuner_args]
+            stdin = wav
+        res = run_loop_child(run_args, stdin_path=stdin, stdin_offset=gen["data_offset"], interval_s=rss_interval_s,
                              on_progress=lambda t, n: log(f"soak: {t / 60:.1f} min of audio, {n} readings"),
                              progress_every_s=max(60.0, seconds / 10), nice=nice)
     hop, sr = EDGE.hop, EDGE.sample_rate
@@ -203,11 +212,12 @@ def run_soak(*, minutes: float = DEFAULT_MINUTES, model: Optional[str | Path] = 
         "provenance": provenance(command),
         "audio": {"minutes": minutes, "seconds": audio_s, "samples": gen["samples"], "events": gen["events"],
                   "generator": gen["description"], "seed": seed, "generation_s": gen_s,
-                  "fed_as": "16-bit WAV file on stdin of cleartune run --input - --stdin-format s16le (streamed)"},
+                  "fed_as": "a 16-bit WAV file: cleartune run --input FILE" if feed == "file" else
+                  "the PCM of a 16-bit WAV file on the stdin of cleartune run --input - --stdin-format s16le"},
         "model": model_info(model) if (model is not None and not no_denoise) else None,
         "denoise": not no_denoise,
         "threads": threads,
-        "command": "cleartune " + " ".join(res["command"]) + " < soak.wav(PCM)",
+        "command": "cleartune " + " ".join(res["command"]) + (" < soak.wav (PCM part)" if feed == "stdin" else ""),
         "wall_s": res["wall_s"],
         "speed_factor": audio_s / res["wall_s"] if res["wall_s"] > 0 else None,
         "readings": res["readings"],

@@ -53,3 +53,10 @@ def test_a_failing_loop_is_reported(tmp_path):
     assert res["rc"] == 2 and res["readings"] == 0
     assert any("missing.wav" in line for line in res["stderr_tail"])
     assert res["child"]["rc"] == 2 and res["child"]["heavy_modules"] == []
+
+
+def test_short_soak_on_stdin_without_denoiser():
+    r = soak.run_soak(minutes=0.25, no_denoise=True, feed="stdin", rss_interval_s=2.0)
+    assert r["ok"], r["line"]
+    assert r["readings"] == r["expected_readings"] == (15 * EDGE.sample_rate // EDGE.hop) // PitchParams().reading_hops
+    assert r["model"] is None and "--no-denoise" in r["command"] and "--input -" in r["command"]
