@@ -112,7 +112,9 @@ class PitchParams:
     release_readings: int = 3              # readings without the note before it is dropped
     established_readings: int = 6          # before this many estimates one unsteady reading drops it
     ghost_power_fraction: float = 0.04     # a track with less than this share of its partial
-                                           # power off multiples of m is a sub-harmonic ghost ...
+                                           # power off multiples of m, the strongest of them
+    ghost_partial_db: float = 22.0         # this far below the strongest on them, is a
+                                           # sub-harmonic ghost ...
     own_partial_snr_db: float = 15.0       # ... unless it showed odd partials (this far above
     own_evidence: int = 2                  # the noise, with that share) this often
     onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
@@ -718,8 +720,9 @@ class PitchTracker:
 
     def _ghost_multiple(self, est: _Precise, tr: _Track) -> int:
         """m > 1 when the estimate looks like a sub-harmonic f/m of a real note: at least
-        two partials on multiples of m and a negligible share of the measured power between
-        them (largest m first).  A track that has shown clear odd partials of its own
+        two partials on multiples of m, a negligible share of the measured power between
+        them, and none of those within ``ghost_partial_db`` of the strongest on a multiple
+        (largest m first).  A track that has shown clear odd partials of its own
         (``own_seen``) is trusted: low guitar strings can have weak odd partials that fade
         into the noise as the note decays.  Else 0."""
         if est.n < 2 or tr.own_seen >= self.p.own_evidence:
@@ -729,7 +732,9 @@ class PitchTracker:
             if est.f1 * m > self.p.fmax * 1.03:
                 continue
             on = (est.k % m) == 0
-            if on.sum() >= 2 and float(np.sum(est.power[~on])) < self.p.ghost_power_fraction * total:
+            if (on.sum() >= 2 and float(np.sum(est.power[~on])) < self.p.ghost_power_fraction * total
+                    and (on.all() or float(np.max(est.power[~on])) < float(np.max(est.power[on]))
+                         * 10.0 ** (-self.p.ghost_partial_db / 10.0))):
                 return m
         return 0
 
@@ -779,8 +784,11 @@ class PitchTracker:
                 cur = max(rivals, key=self._score)
             else:   # the shown note may be the upper octave (twelfth) of a ready track
                 for tr in self._tracks:
-                    if (tr is cur or not self._ready(tr) or tr.energy_db < cur.energy_db - 1.0
-                            or tr.frac < max(0.5, cur.frac) or tr.own_seen < p.own_evidence):
+                    if tr is cur or not self._ready(tr) or tr.own_seen < p.own_evidence:
+                        continue
+                    # its own (odd) partials add energy, or it explains its series as fully
+                    if not (tr.energy_db >= cur.energy_db + 1.0
+                            or (tr.energy_db >= cur.energy_db - 1.0 and tr.frac >= max(0.5, cur.frac))):
                         continue
                     if any(abs(_cents(cur.f, m * tr.f)) < p.match_cents for m in (2, 3)):
                         cur = tr
