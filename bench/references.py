@@ -316,3 +316,89 @@ def synthetic_items(*, snr_db: float, n: int = 24, kinds: Sequence[str] = ("orch
         mix = synth.mix_at_snr(tone.audio, noise, snr_db)
         items.append(Item(mix, tone.f1_hz, onset, name=f"{kind}-{i}"))
     return items
+
+
+# -- comparisons ---------------------------------------------------------------------------
+def dataset_items(folder: str, *, limit: Optional[int] = None, split: Optional[str] = None,
+                  use_denoised: bool = False) -> List[Item]:
+    """Items from a built dataset folder (``metadata.csv`` with ``mix_path, f0_hz, onset_s,
+    snr_db``): the noisy mixes, the true f0, the onset (clipped at 0 for clips that start
+    mid-note).  ``Item.snr_db`` is set from the metadata."""
+    import csv
+    from pathlib import Path
+
+    from cleartune.edge.audio_io import load_for_model
+    from cleartune.edge.errors import DataError
+
+    root = Path(folder)
+    meta = root / "metadata.csv"
+    if not meta.exists():
+        raise DataError(f"{root}: no metadata.csv (not a dataset folder)")
+    with open(meta, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if split is not None:
+        rows = [r for r in rows if r.get("split") == split]
+    rows = rows[:limit] if limit is not None else rows
+    items = []
+    for r in rows:
+        x = load_for_model(root / r["mix_path"], EDGE.sample_rate)
+        onset = float(r.get("onset_s") or 0.0)
+        it = Item(x, float(r["f0_hz"]), max(0.0, onset if math.isfinite(onset) else 0.0), name=r.get("id", ""))
+        it.snr_db = float(r.get("snr_db") or "nan")      # type: ignore[attr-defined]
+        items.append(it)
+    return items
+
+
+def compare(items: Sequence[Item], *, trackers: Sequence[str] = ("ours", "harmonic_sum", "pyin"),
+            by_snr: bool = True, progress: bool = False) -> Dict[str, Dict[str, Scores]]:
+    """Scores per tracker, overall (key ``"all"``) and, with ``by_snr``, per SNR level
+    (items grouped by ``Item.snr_db`` rounded to whole dB, key ``"<snr> dB"``)."""
+    fns = tracker_fns(names=trackers)
+    out = {"all": evaluate(items, fns, progress=progress)}
+    if by_snr:
+        levels: Dict[str, List[Item]] = {}
+        for it in items:
+            s = getattr(it, "snr_db", float("nan"))
+            key = "clean" if not math.isfinite(s) else f"{s:.0f} dB"
+            levels.setdefault(key, []).append(it)
+        if len(levels) > 1:
+            for key, its in levels.items():
+                out[key] = evaluate(its, fns)
+    return out
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m cleartune.bench.references``: compare the trackers on synthetic mixes
+    (``--snr``) and/or a dataset folder (``--dataset``); prints markdown tables."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(prog="python -m cleartune.bench.references", description=main.__doc__)
+    ap.add_argument("--snr", type=float, nargs="*", default=[5.0, 0.0, -5.0], help="synthetic mixes at these SNRs [dB]")
+    ap.add_argument("--n", type=int, default=24, help="synthetic notes per SNR")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dataset", help="a dataset folder (metadata.csv + mixes/)")
+    ap.add_argument("--limit", type=int, help="at most this many dataset clips")
+    ap.add_argument("--trackers", default="ours,harmonic_sum,pyin")
+    args = ap.parse_args(argv)
+    names = [s.strip() for s in args.trackers.split(",") if s.strip()]
+    for snr in args.snr:
+        t0 = time.time()
+        items = synthetic_items(snr_db=snr, n=args.n, seed=args.seed)
+        res = evaluate(items, tracker_fns(names=names))
+        print(format_table(res, title=f"synthetic, {snr:g} dB SNR, {len(items)} notes ({time.time() - t0:.0f} s)"))
+        print()
+    if args.dataset:
+        t0 = time.time()
+        items = dataset_items(args.dataset, limit=args.limit)
+        res = compare(items, trackers=names)
+        for key, sc in res.items():
+            n_clips = len(next(iter(sc.values())).per_item_accuracy)
+            print(format_table(sc, title=f"{args.dataset}: {key}, {n_clips} clips"))
+            print()
+        print(f"({time.time() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
