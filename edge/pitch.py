@@ -5,37 +5,50 @@
 readings per second with hop 256 at 22050 Hz).  Between readings a call only copies the
 hop into a ring buffer; all analysis happens on reading hops.
 
-How a reading is made (frequencies in Hz, windows in samples, levels in dB):
+How a reading is made (frequencies in Hz, frames in samples, levels in dB):
 
-1. **Spectrum.**  The last ``W`` samples (Hann window, zero-padded to ``n_fft``) of the
-   *decision* signal (the denoised one when given, else the raw one).  ``W`` grows with the
-   age of the current note (93 -> 186 -> 372 ms at 22050 Hz) so a fresh pluck is seen fast
-   and a sustained note sharply.  A noise floor per frequency (a low percentile in blocks
-   of bins) turns the spectrum into "dB above the floor", clipped (log compression).
-2. **Candidates.**  Subharmonic summation over a log-spaced f0 grid (``grid_cents``):
-   each candidate adds (dB above floor - ``missing_penalty_db``) at its first partials, so
-   partials that should be there but are missing count against it (this rejects the
-   octave below), and a candidate explaining only every other partial loses to the true
-   f0 (the octave above) even when the fundamental itself is weak.  Sub-multiples of the
-   winner that explain nearly as much are preferred (weak fundamentals).
-3. **Note lock.**  A candidate is locked once it wins ``confirm_readings`` readings in a
-   row (fewer right after an onset) and stays locked while it remains present; a rival
-   must beat it clearly for several readings to take over (sooner after an onset).
-4. **Precise estimate** of the candidate: each partial ``k`` is located near
-   ``k f1 sqrt((1+B k^2)/(1+B))`` and its frequency measured from the phase advance of its
-   FFT bins between two frames a known lag apart (a phase vocoder; unbiased for a decaying
-   sinusoid).  Both frames lie after the note's onset, so frame length and lag grow with
-   the note's age.  The model ``(f_k / k)^2 = a + b k^2`` is fitted by weighted least
-   squares (weights from each partial's SNR, outliers dropped): the first partial is
-   ``f1 = sqrt(a + b)``, the inharmonicity ``B = b / a``.  With a denoised signal the
-   estimate is made on both signals and the one with the smaller uncertainty is kept.
-5. **Averaging.**  Successive estimates of a sustained note are averaged (inverse variance,
-   up to ``max_average_s``); the average restarts when the pitch moves (several sigma for
-   two readings: the peg is being turned), when the frame grows, or on a new note.
-6. **Display.**  A note is shown only when the candidate is locked, salient and its pitch
-   steady (speech and vibrato glide; noise has no consistent partials).  The name has
-   hysteresis (three times the uncertainty of the shown pitch, ``min_hysteresis_cents``
-   to ``hysteresis_cents``) so it does not flicker on a boundary.
+1. **Spectrum.**  The newest ``W`` samples (Hann window, zero-padded to ``n_fft``) of the
+   *decision* signal (the denoised one when given, else the raw one); ``W`` grows with the
+   age of the shown note or of the last onset (93 -> 186 -> 372 ms at 22050 Hz).  A noise
+   floor per frequency (the 20th percentile of blocks of bins, at most
+   ``dynamic_range_db`` below the strongest peak) turns it into "dB above the noise",
+   clipped at ``clip_db`` (log compression).
+2. **Candidates.**  Subharmonic summation on a log-spaced f0 grid (``grid_cents``): each
+   candidate adds (dB above noise - ``missing_penalty_db``) at its partials below
+   ``salience_band_hz``, so expected partials that are missing count against it (the
+   octave below loses) and a candidate explaining every other partial loses to the true
+   f0.  The strongest peaks of the summed salience (fair to rich low notes) and of the
+   per-partial mean (fair to high notes with few partials) are candidates, each moved to
+   a sub-multiple that explains nearly as much with partials of its own (a weak
+   fundamental puts the peak an octave or twelfth up).
+3. **Tracks.**  Every candidate not yet followed becomes a *track* (a note hypothesis;
+   "onset-born" when it appears right after an onset -- a jump of band energies).  Each
+   reading every track (up to ``max_estimates``, the shown one first) gets a precise
+   estimate; tracks that lose their partials, glide (voices), or turn out to be the
+   sub-harmonic of a real note (nearly no power between the octave partials) are dropped
+   or moved to that note.
+4. **Precise estimate.**  Partial ``k`` is looked for near ``k f1 sqrt((1+B k^2)/(1+B))``
+   and its frequency measured from the phase advance of its FFT bins between two frames a
+   known lag apart (a phase vocoder; unbiased for a decaying sinusoid); both frames start
+   after the note's onset, so frame and lag grow with its age (a pluck is read 60-110 ms
+   after it starts).  ``(f_k / k)^2 = a + b k^2`` is fitted by weighted least squares
+   (weights from each partial's SNR, outliers dropped): the first partial -- what a
+   strobe tuner locks to -- is ``f1 = sqrt(a + b)``, the inharmonicity ``B = b / a``.
+   With a denoised signal the shown note is also measured on the raw one and the
+   estimate with the smaller uncertainty kept (the denoiser keeps the noisy phase).
+5. **Which note.**  The shown track is kept while it lasts; a fresh pluck clearly stronger
+   (``switch_db``) or any far stronger note (``dominant_db``) takes over, and so does the
+   note an octave (twelfth) below when its own partials add energy (low strings have weak
+   fundamentals and odd partials).  A track is shown only once it is *ready*: measured
+   ``confirm_readings`` times (``onset_confirm_readings`` for a pluck), steady (two
+   estimates within ``first_step_cents``, then on a straight line no steeper than
+   ``max_glide_cents_s``: a string being tuned, not a voice), with sharp peaks
+   (``ready_spread_cents``) and salient enough (``min_mean_salience``).
+6. **Averaging and display.**  The shown note's estimates are averaged (inverse variance,
+   up to ``max_average_s``); a step restarts the average, a drift (the string settling,
+   the peg being turned) is followed along a fitted line carried to the newest sample.
+   The name has hysteresis (three times the uncertainty of the shown pitch, between
+   ``min_hysteresis_cents`` and ``hysteresis_cents``) so it does not flicker on a boundary.
 
 Only numpy and scipy; per hop just a copy into the ring buffer.
 """
@@ -86,9 +99,9 @@ class PitchParams:
     missing_penalty_db: float = 4.0        # subtracted per expected partial (missing ones cost)
     submultiple_ratio: float = 0.85        # f/2, f/3 win if their salience is >= this x the winner's
     prior_inharmonicity: float = 4e-5      # B assumed before it is measured
-    max_inharmonicity: float = 1e-3
+    max_inharmonicity: float = 1e-3        # a fitted B outside [0, this] is not believed
     # precise estimate
-    n_precise_partials: int = 24
+    n_precise_partials: int = 24           # partials measured per estimate (at most)
     min_partial_snr_db: float = 6.0        # a partial must stand this far above the mean noise
     search_cents: float = 25.0             # partial search half-width around a coarse guess
     track_cents: float = 6.0               # ... around a prediction from measured partials
@@ -128,9 +141,9 @@ class PitchParams:
     ready_spread_cents: float = 3.0        # a note is first shown only when its peaks are this
                                            # sharp (frequency spread across a peak's bins)
     # averaging and display
-    max_average_s: float = 1.5
-    change_sigma: float = 5.0
-    change_min_cents: float = 1.0
+    max_average_s: float = 1.5             # the shown pitch averages up to this much history
+    change_sigma: float = 5.0              # a step: the newest two estimates this many sigma ...
+    change_min_cents: float = 1.0          # ... and this far from the rest
     trend_sigma: float = 4.0               # a drift is a slope beyond this many sigma ...
     min_trend_cents_s: float = 0.2         # ... and this fast
     trend_min_points: int = 4              # estimates needed to judge a drift
