@@ -269,7 +269,7 @@ def babble(duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, n_voices:
     return (y * rms / (np.sqrt(np.mean(y ** 2)) + 1e-12)).astype(np.float32)
 
 
-def harmonic_tone(f0: float, duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, tilt: float = 1.0,
+def harmonic_tone(f0: float, *, duration: float, sample_rate: int = DEFAULT_SAMPLE_RATE, tilt: float = 1.0,
                   odd_only: bool = False, vibrato_cents: float = 0.0, vibrato_hz: float = 5.5, attack_s: float = 0.08,
                   rms: float = 0.1, seed=0) -> np.ndarray:
     """A sustained harmonic instrument tone (bowed/blown): partials ``k`` at ``k f0``
@@ -308,12 +308,12 @@ def orchestra_like(duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, n
 
     if include_a440:
         d = duration * rng.uniform(0.7, 1.0)
-        s = harmonic_tone(a4, d, sample_rate=sample_rate, tilt=0.7, vibrato_cents=rng.uniform(0, 8), rms=1.0, seed=rng)
+        s = harmonic_tone(a4, duration=d, sample_rate=sample_rate, tilt=0.7, vibrato_cents=rng.uniform(0, 8), rms=1.0, seed=rng)
         place(s, int(rng.uniform(0, duration - d + 1e-9) * sample_rate), 1.0)
     for _ in range(n_held):
         midi = int(rng.integers(43, 82))
         d = duration * rng.uniform(0.3, 1.0)
-        s = harmonic_tone(midi_to_hz(midi, a4=a4), d, sample_rate=sample_rate, tilt=rng.uniform(0.7, 1.6),
+        s = harmonic_tone(midi_to_hz(midi, a4=a4), duration=d, sample_rate=sample_rate, tilt=rng.uniform(0.7, 1.6),
                           odd_only=bool(rng.random() < 0.25), vibrato_cents=rng.choice([0.0, rng.uniform(10, 35)]),
                           rms=1.0, seed=rng)
         place(s, int(rng.uniform(0, duration - d + 1e-9) * sample_rate), rng.uniform(0.4, 1.0))
@@ -326,7 +326,7 @@ def orchestra_like(duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, n
         tilt = rng.uniform(0.8, 1.5)
         while pos < n:
             d = rng.uniform(0.1, 0.3)
-            s = harmonic_tone(midi_to_hz(midi, a4=a4), d + 0.03, sample_rate=sample_rate, tilt=tilt, attack_s=0.015,
+            s = harmonic_tone(midi_to_hz(midi, a4=a4), duration=d + 0.03, sample_rate=sample_rate, tilt=tilt, attack_s=0.015,
                               rms=1.0, seed=rng)
             place(s, pos, gain)
             pos += int(d * sample_rate)
