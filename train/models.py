@@ -35,8 +35,9 @@ to int8 TFLite with the stock converter.
 
     Layout: frequency is the spatial axis, the ``K`` frames (times channels) are the
     input channels of a ``Conv1D`` along frequency; then residual blocks of dilated
-    ``Conv1D`` (kernel 3, dilations 1, 2, 4, 8, 16: a receptive field of +-67 bins =
-    +-1.4 kHz, several harmonics of the lowest string) with ReLU, no batch norm; a
+    ``Conv1D`` (kernel 3, dilations 1, 2, 4, 8, 16: with the first 7-bin kernel a
+    receptive field of +-34 bins = +-730 Hz, about nine partials of the lowest string)
+    with ReLU, no batch norm; a
     per-bin head of two 1x1 convolutions (``head_channels`` wide, then the output
     channels) with the variant's activation.  Every op maps to an int8 TFLite builtin
     (TRANSPOSE/RESHAPE, CONV_2D, ADD, RELU, LOGISTIC/TANH).  Budget: <= 20 M MAC per hop,

@@ -71,6 +71,7 @@ class TrainConfig:
     clean_fraction: float = 0.1
     gain_db: Optional[tuple[float, float]] = (-24.0, 6.0)
     eq_db: float = 6.0
+    suppression_weight: float = 1.0
     val_examples: Optional[int] = None
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     model_version: Optional[str] = None
@@ -425,7 +426,8 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
         resumed_from = start
         say(f"resuming from {ckpt_path} after epoch {start}")
 
-    loss_fn = make_loss(cfg.variant, params=params, preset=cfg.preset)
+    loss_fn = make_loss(cfg.variant, params=params, preset=cfg.preset,
+                        suppression_weight=cfg.suppression_weight if cfg.variant in ("mask", "magnitude") else 1.0)
     feat_fn = make_feature_mse(cfg.variant, params=params, preset=cfg.preset)
     gb = cfg.batch_size
 

@@ -40,6 +40,9 @@ COMPRESS = 0.3
 COMPRESSED_WEIGHT = 1.0
 #: Floor of the mask inside the log (the fixed range is 100 dB: -120 dB is below it).
 MASK_FLOOR = 1e-6
+#: Default weight of over-suppression (estimate below the clean target) against residual
+#: noise (estimate above it) in the mask and magnitude losses.
+SUPPRESSION_WEIGHT = 1.0
 
 ONE_CHANNEL = ("mask", "magnitude")
 TWO_CHANNEL = ("polar", "complex")
@@ -152,9 +155,22 @@ def _estimate(variant: str, y_true, y_pred, params: SignalParams):
     raise ValueError(f"unknown variant {variant!r}")
 
 
-def make_loss(variant: str, *, params: SignalParams, preset: str = "edge"):
-    """The training loss ``loss(y_true, y_pred) -> (B,)`` of a variant (see the module docstring)."""
+def make_loss(variant: str, *, params: SignalParams, preset: str = "edge",
+              suppression_weight: float = SUPPRESSION_WEIGHT):
+    """The training loss ``loss(y_true, y_pred) -> (B,)`` of a variant (see the module docstring).
+
+    ``suppression_weight`` (mask and magnitude): squared errors where the estimate is *below*
+    its target (a guitar partial removed) count this many times those above it (noise
+    left in).  A tuner locks onto the wrong octave when partials go missing, while some
+    residual noise costs little."""
     from keras import ops
+
+    a = float(suppression_weight)
+
+    def sq(err):
+        if a == 1.0:
+            return ops.square(err)
+        return ops.square(err) * ops.where(err < 0, a, 1.0)
 
     if preset == "seed":
         def seed_mse(y_true, y_pred):
@@ -165,13 +181,13 @@ def make_loss(variant: str, *, params: SignalParams, preset: str = "edge"):
 
     def loss(y_true, y_pred):
         est_db, clean_db = _estimate(variant, y_true, y_pred, params)
-        comp = ops.mean(ops.square(_comp(ops.minimum(est_db, params.db_max)) - _comp(clean_db)), axis=-1)
+        comp = ops.mean(sq(_comp(ops.minimum(est_db, params.db_max)) - _comp(clean_db)), axis=-1)
         if variant == "mask":
             # mask approximation: the ideal ratio mask |S| / |X| (1 where both are at the floor)
             irm = ops.minimum(ops.power(10.0, (clean_db - _db(y_true[:, :nb], params)) / 20.0), 1.0)
-            first = ops.mean(ops.square(y_pred - irm), axis=-1)
+            first = ops.mean(sq(y_pred - irm), axis=-1)
         else:
-            first = ops.mean(ops.square(_r(est_db, params) - _r(clean_db, params)), axis=-1)
+            first = ops.mean(sq(_r(est_db, params) - _r(clean_db, params)), axis=-1)
         total = first + COMPRESSED_WEIGHT * comp
         if variant == "polar":
             total = total + ops.mean(ops.square(y_pred[..., 1] - y_true[..., 1]), axis=-1)
