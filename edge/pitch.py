@@ -397,17 +397,21 @@ class PitchTracker:
     def update(self, raw_hop: np.ndarray, denoised_hop: Optional[np.ndarray] = None) -> Optional[Reading]:
         """Feed one hop (``hop`` samples, float, full scale 1.0) of raw audio and, when a
         denoiser runs, the time-aligned denoised hop (give it always or never).  Returns a
-        :class:`Reading` every ``reading_hops`` calls, else None.  Raises ``ValueError``
-        for a wrong length."""
+        :class:`Reading` every ``reading_hops`` calls, else None.  Non-finite samples are
+        taken as 0.  Raises ``ValueError`` for a wrong length."""
         raw_hop = np.asarray(raw_hop)
         if raw_hop.shape != (self.hop,):
             raise ValueError(f"update expects {self.hop} samples, got shape {raw_hop.shape}")
+        if not np.isfinite(raw_hop).all():     # a glitch must not poison the ring buffer
+            raw_hop = np.nan_to_num(raw_hop, nan=0.0, posinf=0.0, neginf=0.0)
         self._raw.push(raw_hop)
         dec = raw_hop
         if denoised_hop is not None:
             denoised_hop = np.asarray(denoised_hop)
             if denoised_hop.shape != (self.hop,):
                 raise ValueError(f"denoised hop must have {self.hop} samples, got shape {denoised_hop.shape}")
+            if not np.isfinite(denoised_hop).all():
+                denoised_hop = np.nan_to_num(denoised_hop, nan=0.0, posinf=0.0, neginf=0.0)
             self._den.push(denoised_hop)
             self._have_den = True
             dec = denoised_hop

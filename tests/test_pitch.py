@@ -234,3 +234,21 @@ def test_denoised_signal_decides():
     assert acc_den >= 0.95 and acc_den >= acc_raw
     err = np.abs(_cents([r.f0_hz for r in with_den if r.note == name], f1))
     assert np.median(err) <= 0.5
+
+
+def test_robust_to_glitches_clipping_and_dc():
+    """Non-finite samples, clipping and DC offset: no exceptions or warnings, still the note."""
+    import warnings
+
+    x, f1 = S.plucked_string(S.detuned_hz(45, 5.0), duration=1.5, onset_s=0.1, seed=0)
+    x = x.astype(np.float64)
+    x[5000:5100] = np.nan
+    x[9000] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loud = np.clip(np.nan_to_num(x, nan=0.0, posinf=0.0) * 50.0, -1.0, 1.0) + 0.3
+        for sig in (x, loud, np.zeros(SR), np.full(SR, 0.5)):
+            rs = track(sig)
+            assert all(0.0 <= r.confidence <= 1.0 for r in rs)
+    assert {r.note for r in track(x) if r.t > 0.8} == {"A2"}
+    assert all(r.note is None for r in track(np.full(SR, 0.5)))
