@@ -7,7 +7,6 @@ All samples are float32 in [-1, 1] (full scale), shape ``(n,)`` for mono or
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +16,7 @@ import scipy.io.wavfile
 import scipy.signal
 
 from .errors import AudioInputError
+from .fileio import atomic_path
 
 
 def _int_to_float(x: np.ndarray) -> np.ndarray:
@@ -103,24 +103,8 @@ def write_wav(path: str | os.PathLike, x: np.ndarray, sample_rate: int, *, subty
         data = x.astype(np.float32)
     else:
         raise ValueError(f"unknown subtype {subtype!r}")
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            scipy.io.wavfile.write(fh, int(sample_rate), data)
-        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes 0600; a WAV is meant to be shared
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_path(p) as tmp:
+        scipy.io.wavfile.write(tmp, int(sample_rate), data)
 
 
 def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:

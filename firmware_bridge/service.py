@@ -22,10 +22,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence, TextIO
+
+from cleartune.edge.fileio import atomic_write_text
 
 from .config import DEFAULT_CONFIG_PATH, load_toml, validate, RunConfig
 from .errors import ConfigError, ServiceError
@@ -84,19 +85,7 @@ def check_user_name(user: str) -> str:
 
 def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, text, mode=mode)
 
 
 def _group_exists(name: str) -> bool:

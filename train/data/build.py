@@ -26,16 +26,16 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter, OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
 from cleartune.edge.errors import DataError
+from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.params import SignalParams
 
 from . import dataset as ds
@@ -159,19 +159,7 @@ class BuildReport:
 # -- helpers -----------------------------------------------------------------------------
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, text, mode=FILE_MODE)
 
 
 def _bar(total: int, desc: str, enabled: bool):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from cleartune.edge.fileio import atomic_write_bytes
 
 #: MIDI ticks per second with the tempo written by :class:`MidiFile` (1 tick = 1 ms).
 TICKS_PER_SECOND = 1000
@@ -92,16 +92,4 @@ class MidiFile:
 
     def save(self, path: str | os.PathLike, *, end_padding_s: float = 0.0) -> None:
         """Write atomically."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(self.to_bytes(end_padding_s=end_padding_s))
-            os.replace(tmp, p)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write_bytes(path, self.to_bytes(end_padding_s=end_padding_s))
