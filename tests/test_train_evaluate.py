@@ -57,6 +57,13 @@ def test_evaluate_keras_edge_model(edge_model, tmp_path):
     assert r["pitch"] == pitch_available()
     meta = load_meta(model)                       # sidecar still valid (sha) and now holds the metrics
     assert meta.metrics["feat_mse"] == pytest.approx(r["feat_mse_denoised"])
+    from cleartune.train.compare import table
+
+    md = table([r, r], ["first", "second"]).splitlines()
+    assert len(md) == 4 and md[2].startswith("| first |") and md[3].startswith("| second |")
+    assert "SI-SDR gain all" in md[0] and f"{r['feat_mse_denoised']:.4f}" in md[2]
+    if r["pitch"]:
+        assert r["tracker_source_sha256"] and "note acc. all" in md[0]
 
 
 def test_evaluate_tflite_equals_keras(edge_model, tmp_path):

@@ -106,6 +106,20 @@ def _bucket_order(label: str) -> tuple:
 
 # -- the tuner -------------------------------------------------------------------------------
 
+def tracker_version() -> Optional[str]:
+    """sha256 (12 hex digits) of the pitch tracker's source as imported: reports made with
+    different tracker code are not comparable."""
+    try:
+        import hashlib
+        import inspect
+
+        from cleartune.edge import pitch
+
+        return hashlib.sha256(inspect.getsource(pitch).encode()).hexdigest()[:12]
+    except (ImportError, OSError, TypeError):
+        return None
+
+
 def pitch_available() -> bool:
     try:
         from cleartune.edge.pitch import PitchTracker  # noqa: F401
@@ -384,6 +398,7 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
         "feat_mse_denoised": buckets["all"]["feat_mse_denoised"], "feat_mse_noisy": buckets["all"]["feat_mse_noisy"],
         "meets_seed_target": (buckets["all"]["feat_mse_denoised"] or 1.0) < SEED_MSE_TARGET,
         "buckets": buckets, "pitch": do_pitch, "pitch_note": pitch_note, "settle_s": SETTLE_S,
+        "tracker_source_sha256": tracker_version() if do_pitch else None,
         "clips": clips, "files": {},
     }
 
@@ -499,7 +514,7 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
     L.append("SI-SDR in dB against the clean guitar (mean over clips; the `clean` bucket has no noisy SI-SDR: the "
              "denoised value there shows how much the denoiser alters a clean note).")
     if r["pitch"]:
-        L.append(f"Tuner: `cleartune.edge.pitch.PitchTracker` on the mix alone, and on the mix with the time-aligned "
+        L.append(f"Tuner: `cleartune.edge.pitch.PitchTracker` (source sha256 {r.get('tracker_source_sha256')}) on the mix alone, and on the mix with the time-aligned "
                  f"denoised audio; readings from onset + {r['settle_s']} s to the end of each clip; note accuracy = "
                  f"readings naming the note nearest the true f0 / readings; cents errors of the right-note readings against the "
                  f"clip's true f0.")
