@@ -63,10 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--data", default=None, help="evaluate the given models on this dataset first (one process)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--max-examples", type=int, default=None)
-    ap.add_argument("--out-name", default="cmp", help="report folder name next to each model (default cmp)")
+    ap.add_argument("--out", default="runs/compare", help="with --data: report folders go to OUT/N-MODELNAME (default runs/compare)")
     args = ap.parse_args(argv)
     if args.data:
-        outs = [str(Path(m).parent / args.out_name) for m in args.reports]
+        outs = [str(Path(args.out) / f"{i}-{Path(m).parent.name}-{Path(m).stem}") for i, m in enumerate(args.reports)]
         reports = evaluate_all(args.reports, args.data, out_dirs=outs, split=args.split,
                                max_examples=args.max_examples, listen=1)
     else:
