@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
 import threading
 from typing import Any, Callable, Optional
 
@@ -232,13 +233,16 @@ class SerialSink(BaseSink):
                 self.timeouts += 1
                 log.debug("serial %s write timed out; reading dropped", self.port_name)
                 return
-            if isinstance(e, self._errors):
-                self.failures += 1
-                log.warning("serial %s failed (%s); reconnecting", self.port_name,
-                            str(e).splitlines()[0] if str(e) else type(e).__name__)
-                self._drop_port()
+            if isinstance(e, queue.Full):  # pyserial's loop:// with a full buffer: like a timeout
+                self.timeouts += 1
+                log.debug("serial %s buffer full; reading dropped", self.port_name)
                 return
-            raise
+            # SerialException/OSError (unplugged), or anything unexpected from a driver:
+            # count it, close the port and let the loop reconnect; the writer never dies.
+            self.failures += 1
+            log.warning("serial %s failed (%s); reconnecting", self.port_name,
+                        str(e).splitlines()[0] if str(e) else type(e).__name__)
+            self._drop_port()
 
     def _run(self) -> None:
         backoff = self.reconnect_min

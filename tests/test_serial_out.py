@@ -322,3 +322,45 @@ def test_unknown_url_scheme_fails_early():
 
     with pytest.raises(SerialOutputError, match="no 'lopp://' handler"):
         make_output("serial:lopp://", RunConfig())
+
+
+def test_full_loop_buffer_drops_readings_and_the_writer_survives():
+    """pyserial's loop:// raises queue.Full when nobody reads it: readings are dropped
+    (counted as timeouts), the writer thread keeps running and later readings go out."""
+    import queue as _queue
+    import time as _time
+
+    from cleartune.edge.reading import Reading
+    from cleartune.firmware_bridge.serial_out import SerialSink
+
+    class FullOnce:
+        def __init__(self):
+            self.calls, self.data = 0, []
+
+        def write(self, b):
+            self.calls += 1
+            if self.calls == 1:
+                raise _queue.Full()
+            self.data.append(bytes(b))
+            return len(b)
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    port = FullOnce()
+    sink = SerialSink("fake", serial_factory=lambda *a, **k: port)
+    try:
+        sink.write(Reading(t=0.0, note="A4", cents=1.0, f0_hz=440.25, confidence=0.9, midi=69, target_hz=440.0))
+        deadline = _time.monotonic() + 5
+        while port.calls < 1 and _time.monotonic() < deadline:
+            _time.sleep(0.01)
+        sink.write(Reading(t=0.1, note="A4", cents=2.0, f0_hz=440.5, confidence=0.9, midi=69, target_hz=440.0))
+        while not port.data and _time.monotonic() < deadline:
+            _time.sleep(0.01)
+    finally:
+        sink.close()
+    assert sink.timeouts == 1
+    assert port.data, "the writer thread died after queue.Full"
