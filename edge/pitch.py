@@ -115,9 +115,11 @@ class PitchParams:
     candidate_salience: float = 0.5        # ... with at least this x min_(mean_)salience
     match_cents: float = 40.0              # a peak this close to a track continues it
     max_estimates: int = 3                 # precise estimates per reading (the rest wait a turn)
+    max_new_tracks: int = 3                # new note hypotheses per reading (one more at an onset)
     max_tracks: int = 5                    # note hypotheses followed at once
     confirm_readings: int = 3              # precise estimates before a track can be shown
     onset_confirm_readings: int = 2        # ... for a track that started at an onset
+    onset_birth_readings: int = 2          # a track appearing this soon after an onset started there
     challenge_readings: int = 10           # a fresh pluck may take over for this many readings ...
     switch_db: float = 3.0                 # ... if its partials are this much stronger
     dominant_db: float = 10.0              # any note this much stronger takes over
@@ -128,6 +130,8 @@ class PitchParams:
                                            # power off multiples of m, the strongest of them
     ghost_partial_db: float = 22.0         # this far below the strongest on them, is a
                                            # sub-harmonic ghost ...
+    ghost_share_above_octave: float = 2.5  # (the share is this much larger for m > 2)
+    max_ghost_multiple: int = 8            # (m up to this)
     own_partial_snr_db: float = 15.0       # ... unless it showed odd partials (this far above
     own_evidence: int = 2                  # the noise, with that share) this often
     onset_flux_db: float = 6.0             # band-energy jump [dB] (mean of the largest
@@ -251,6 +255,7 @@ class _Track:
         self.spread_cents = 0.0           # frequency spread across its peaks' bins [cents]
         self.last_est: Optional[_Precise] = None
         self.skipped = False              # not measured this reading (too many tracks)
+        self.measured = -10 ** 9          # reading index of its latest estimate
 
     def reset_to(self, f: float) -> None:
         """Start over at frequency ``f`` [Hz] (keeps birth and start)."""
@@ -654,11 +659,10 @@ class PitchTracker:
     def _update_tracks(self, cands: List[float], saln: np.ndarray, W: int, cache: dict) -> None:
         p = self.p
         idx = self._reading_idx
-        fresh = idx - self._onset_reading <= p.onset_confirm_readings
-        for f in cands:
-            near = [tr for tr in self._tracks if abs(_cents(f, tr.f)) < p.match_cents]
-            if near:
-                continue
+        fresh = idx - self._onset_reading <= p.onset_birth_readings
+        new = [f for f in cands if not any(abs(_cents(f, tr.f)) < p.match_cents for tr in self._tracks)]
+        new.sort(key=lambda f: self._salience_at(saln, f), reverse=True)
+        for f in new[: p.max_new_tracks + (1 if fresh else 0)]:      # a pluck may bring two
             if fresh and self._onset_sample is not None:
                 start, ob = self._onset_sample, True
             else:   # unknown start: it was present in the frame that found it
@@ -667,12 +671,15 @@ class PitchTracker:
         dec = "den" if self._have_den else "raw"
         for tr in self._tracks:
             tr.sal = self._salience_at(saln, tr.f)
-        # measure the shown note, new ones, then the most salient, up to max_estimates
-        order = sorted(self._tracks, key=lambda x: (x is self._shown, x.n_est == 0, x.sal), reverse=True)
+        # measure the shown note, then those waiting longest (new ones first), then the
+        # strongest, up to max_estimates; the rest wait a turn
+        order = sorted(self._tracks, key=lambda x: (x is self._shown, x.n_est == 0, min(idx - x.measured, 2),
+                                                    x.energy_db), reverse=True)
         for tr in order[p.max_estimates:]:
             tr.skipped = True
         for tr in order[: p.max_estimates]:
             tr.skipped = False
+            tr.measured = idx
             if tr.n_est == 0 and tr.onset_born:
                 # a fresh pluck: a second estimate from frames one hop earlier lets the
                 # steadiness check (two estimates) pass one reading sooner
@@ -743,11 +750,13 @@ class PitchTracker:
         if est.n < 2 or tr.own_seen >= self.p.own_evidence:
             return 0
         total = float(np.sum(est.power))
-        for m in (5, 4, 3, 2):
+        for m in range(self.p.max_ghost_multiple, 1, -1):
             if est.f1 * m > self.p.fmax * 1.03:
                 continue
             on = (est.k % m) == 0
-            if (on.sum() >= 2 and float(np.sum(est.power[~on])) < self.p.ghost_power_fraction * total
+            # octaves need the strictest test: low strings have weak odd partials
+            share = self.p.ghost_power_fraction * (1.0 if m == 2 else self.p.ghost_share_above_octave)
+            if (on.sum() >= 2 and float(np.sum(est.power[~on])) < share * total
                     and (on.all() or float(np.max(est.power[~on])) < float(np.max(est.power[on]))
                          * 10.0 ** (-self.p.ghost_partial_db / 10.0))):
                 return m
@@ -774,27 +783,29 @@ class PitchTracker:
         tol = min(max(p.steady_rms_cents, 3.0 * tr.sigma_cents), p.max_steady_rms_cents)
         return rms <= tol and abs(slope) <= p.max_glide_cents_s * self.lag / self.sr
 
-    def _score(self, tr: _Track) -> float:
+    def _score(self, tr: _Track, *, bonus: bool = True) -> float:
         """How likely a track is the instrument: partial energy, less a penalty for
         partials missing from its series (sub-octave ghosts), plus a bonus for a fresh pluck."""
         s = tr.energy_db + 20.0 * math.log10(max(tr.frac, 0.05))
-        if tr.onset_born and self._reading_idx - tr.born <= self.p.challenge_readings:
+        if bonus and tr.onset_born and self._reading_idx - tr.born <= self.p.challenge_readings:
             s += self.p.onset_bonus_db
         return s
 
     def _choose(self) -> Optional[_Track]:
         """The track to show: keep the shown one while it lasts; a freshly plucked, clearly
-        stronger note, or any far stronger one, takes over; otherwise the best ready track."""
+        stronger note, or any far stronger one, takes over (strength: :meth:`_score`);
+        otherwise the best ready track."""
         p = self.p
         cur = self._shown
         if cur is not None and (cur.unsteady >= p.release_readings
                                 or (cur.unsteady and cur.n_est < p.established_readings)):
             cur = None          # a young note must stay steady; an established one may falter
         if cur is not None:
+            cur_score = self._score(cur, bonus=False)
             rivals = [tr for tr in self._tracks if tr is not cur and self._ready(tr) and (
                 (tr.onset_born and self._reading_idx - tr.born <= p.challenge_readings
-                 and tr.energy_db >= cur.energy_db + p.switch_db)
-                or tr.energy_db >= cur.energy_db + p.dominant_db)]
+                 and self._score(tr, bonus=False) >= cur_score + p.switch_db)
+                or self._score(tr, bonus=False) >= cur_score + p.dominant_db)]
             if rivals:
                 cur = max(rivals, key=self._score)
             else:   # the shown note may be the upper octave (twelfth) of a ready track

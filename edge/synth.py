@@ -294,10 +294,11 @@ def harmonic_tone(f0: float, *, duration: float, sample_rate: int = DEFAULT_SAMP
 
 def orchestra_like(duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, n_held: int = 3, n_runs: int = 2,
                    include_a440: bool = True, a4: float = A4_DEFAULT, rms: float = 0.1, seed=0) -> np.ndarray:
-    """An orchestra warming up: ``n_held`` held harmonic tones (random notes G2..A5, some
-    with vibrato), ``n_runs`` players running scales/arpeggios (a new note every
-    0.1-0.3 s), and, with ``include_a440``, a held oboe-like A4 at ``a4`` Hz.  Entries are
-    staggered.  float32 ``(n,)`` with the given RMS."""
+    """An orchestra warming up: ``n_held`` held harmonic tones forming a chord (tones of a
+    random major or minor triad spread over G2..A5, some with vibrato, some clarinet-like),
+    ``n_runs`` players running scales/arpeggios (a new note every 0.1-0.3 s), and, with
+    ``include_a440``, a held oboe-like A4 at ``a4`` Hz.  Entries are staggered.  float32
+    ``(n,)`` with the given RMS."""
     rng = _rng(seed)
     n = _n_samples(duration, sample_rate)
     y = np.zeros(n)
@@ -310,8 +311,11 @@ def orchestra_like(duration: float, *, sample_rate: int = DEFAULT_SAMPLE_RATE, n
         d = duration * rng.uniform(0.7, 1.0)
         s = harmonic_tone(a4, duration=d, sample_rate=sample_rate, tilt=0.7, vibrato_cents=rng.uniform(0, 8), rms=1.0, seed=rng)
         place(s, int(rng.uniform(0, duration - d + 1e-9) * sample_rate), 1.0)
+    root = int(rng.integers(0, 12))
+    triad = (0, 4, 7) if rng.random() < 0.5 else (0, 3, 7)
+    chord = [m for m in range(43, 82) if (m - root) % 12 in triad]
     for _ in range(n_held):
-        midi = int(rng.integers(43, 82))
+        midi = int(rng.choice(chord))
         d = duration * rng.uniform(0.3, 1.0)
         s = harmonic_tone(midi_to_hz(midi, a4=a4), duration=d, sample_rate=sample_rate, tilt=rng.uniform(0.7, 1.6),
                           odd_only=bool(rng.random() < 0.25), vibrato_cents=rng.choice([0.0, rng.uniform(10, 35)]),
