@@ -252,3 +252,13 @@ def test_robust_to_glitches_clipping_and_dc():
             assert all(0.0 <= r.confidence <= 1.0 for r in rs)
     assert {r.note for r in track(x) if r.t > 0.8} == {"A2"}
     assert all(r.note is None for r in track(np.full(SR, 0.5)))
+
+
+@pytest.mark.parametrize("sr,hop", [(44100, 512), (16000, 256)])
+def test_other_sample_rates(sr, hop):
+    """Frames are set in seconds, so other rates and hops work the same."""
+    for midi in (40, 69):
+        x, f1 = S.plucked_string(S.detuned_hz(midi, 17.0), sample_rate=sr, duration=1.5, onset_s=0.2, seed=midi)
+        late = [r for r in track(x, sample_rate=sr, hop=hop) if r.t > 0.7]
+        assert late and all(r.note == _true_name(f1) for r in late)
+        assert np.median(np.abs(_cents([r.f0_hz for r in late], f1))) <= 0.1
