@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="steps per epoch (default: edge: every clip's frames once per 4 hops; seed: every clip once)")
     parser.add_argument("--max-examples", type=int, default=None, help="use at most N training mixes (fixed subset)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; training is deterministic given it (default 0)")
+    parser.add_argument("--schedule-epochs", type=int, default=None,
+                        help="length of the cosine learning-rate decay in epochs (default: --epochs)")
     parser.add_argument("--learning-rate", type=float, default=None, help="initial Adam rate, cosine decay (default: edge 1e-3, seed 2e-4)")
     parser.add_argument("--clean-fraction", type=float, default=0.1,
                         help="fraction of training examples fed clean (noise-free), target unchanged (default 0.1)")
@@ -83,7 +85,7 @@ def config_from_args(args: argparse.Namespace):
                        steps_per_epoch=args.steps_per_epoch, max_examples=args.max_examples, seed=args.seed,
                        learning_rate=args.learning_rate, clean_fraction=args.clean_fraction,
                        gain_db=None if args.no_gain else args.gain_db, eq_db=args.eq_db,
-                       suppression_weight=args.suppression_weight, edge=ec, model_version=args.model_version)
+                       suppression_weight=args.suppression_weight, schedule_epochs=args.schedule_epochs, edge=ec, model_version=args.model_version)
 
 
 def run(args: argparse.Namespace) -> int:

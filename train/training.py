@@ -72,6 +72,7 @@ class TrainConfig:
     gain_db: Optional[tuple[float, float]] = (-24.0, 6.0)
     eq_db: float = 6.0
     suppression_weight: float = 1.0
+    schedule_epochs: Optional[int] = None     # cosine decay length (default: epochs)
     val_examples: Optional[int] = None
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     model_version: Optional[str] = None
@@ -107,10 +108,11 @@ class TrainConfig:
         return cls(**d)
 
     def identity(self) -> dict[str, Any]:
-        """Fields a resumed run must share with its checkpoint (all but epochs and the version)."""
+        """Fields a resumed run must share with its checkpoint (all but epochs, the schedule
+        length and the version)."""
         d = self.to_dict()
-        d.pop("epochs")
-        d.pop("model_version")
+        for k in ("epochs", "schedule_epochs", "model_version"):
+            d.pop(k)
         return d
 
 
@@ -403,7 +405,8 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
 
     with strategy.scope():
         model = build_model(cfg, params=params)
-        sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.05)
+        sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=(cfg.schedule_epochs or cfg.epochs) * steps,
+                                                       alpha=0.05)
         optimizer = keras.optimizers.Adam(sched)
         optimizer.build(model.trainable_variables)
     cost = model_cost(model)
