@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from cleartune.edge.errors import DataError, ModelLoadError
+from cleartune.edge.fileio import atomic_write_bytes
 from cleartune.edge.model_meta import ModelMeta, load_meta, sha256_file, sidecar_path
 
 from . import tflite_info
@@ -240,18 +241,7 @@ def representative_fn(windows: np.ndarray) -> Callable:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(path, data)
 
 
 def _run_tflite(path: Path, windows: np.ndarray) -> np.ndarray:

@@ -31,7 +31,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from cleartune.edge.errors import DataError, ModelLoadError
+from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.edge.params import check_compatible
 
@@ -617,16 +617,8 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
     return "\n".join(L) + "\n"
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-#: Public name of the atomic text writer (used by the benchmarks).
-atomic_write_text = _atomic_text
+#: The atomic text writer (edge/fileio), under the names the benchmarks import.
+_atomic_text = atomic_write_text
 
 
 def plot_report(report: dict[str, Any], path: Path) -> Optional[str]:

@@ -41,6 +41,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from cleartune.edge.errors import CleartuneError, DataError
+from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta
 from cleartune.edge.params import SignalParams, preset as preset_params
 from cleartune.train.models import EdgeConfig, VARIANTS, SEED_VARIANTS
@@ -152,10 +153,7 @@ def make_strategy():
 
 # -- files -----------------------------------------------------------------------------------
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+_atomic_write_text = atomic_write_text
 
 
 def save_checkpoint(path: Path, *, model, optimizer, state: dict[str, Any]) -> None:
