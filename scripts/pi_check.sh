@@ -8,9 +8,10 @@
 # (or ARM64_TOOL=path/to/run-arm64.sh) and the Debian package qemu-user-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOOL="${ARM64_TOOL:-../shared/tools/arm64/run-arm64.sh}"
+TOOL="$(realpath -m "${ARM64_TOOL:-../shared/tools/arm64/run-arm64.sh}")"
+REPO="$PWD"
 PI="${PI:-4}"
-PY="${VENV:-.venv}/bin/python"
+PY="$(realpath -ms "${VENV:-.venv}/bin/python")"
 [ -x "$TOOL" ] || { echo "pi-check: $TOOL not found (set ARM64_TOOL)" >&2; exit 1; }
 if ! command -v qemu-aarch64-static >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq qemu-user-static >/dev/null
@@ -34,6 +35,8 @@ PYEOF
 )
 echo "   edge deps: $edge_deps"
 specs="$edge_deps pytest $whl"
+# run from outside the checkout: its cleartune/ folder would shadow the installed package
+cd "$work"
 "$TOOL" --pi "$PI" --pip "$specs" -- -c "
 import importlib.util, platform, cleartune, cleartune.edge.pipeline, cleartune.firmware_bridge.outputs, pyaudio
 assert platform.machine() == 'aarch64', platform.machine()
@@ -42,17 +45,17 @@ print('aarch64 install ok: cleartune', cleartune.__version__, 'without tensorflo
 "
 
 echo "== 2. edge and firmware_bridge tests on aarch64"
-tests=$(ls tests/test_params_features.py tests/test_edge_*.py tests/test_notes.py tests/test_pitch*.py tests/test_synth.py \
+tests=$(cd "$REPO" && ls tests/test_params_features.py tests/test_edge_*.py tests/test_notes.py tests/test_pitch*.py tests/test_synth.py \
         tests/test_bridge*.py tests/test_serial*.py tests/test_gpio*.py tests/test_wire*.py tests/test_tui*.py 2>/dev/null | tr '\n' ' ')
 # run from a copy without the source folders, so the tests import the installed wheel
-mkdir -p "$work/src" && cp -r tests "$work/src/" && cp -r edge/demo "$work/src/demo" 2>/dev/null || true
-(cd "$work/src" && "$OLDPWD/$TOOL" --pi "$PI" --pip "$specs" -- -m pytest -q -p no:cacheprovider -m "not tf" $tests)
+mkdir -p "$work/src" && cp -r "$REPO/tests" "$work/src/"
+(cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" -- -m pytest -q -p no:cacheprovider -m "not tf" $tests)
 
 echo "== 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
-model=edge/models/edge_int8.tflite
+model="$REPO/edge/models/edge_int8.tflite"
 if [ -f "$model" ]; then
-  "$PY" scripts/int8_parity.py "$model" --out "$work/x86.npy"
-  "$TOOL" --pi "$PI" --pip "$specs" --path scripts -- scripts/int8_parity.py "$model" --out "$work/arm.npy"
+  "$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/x86.npy"
+  "$TOOL" --pi "$PI" --pip "$specs" -- "$REPO/scripts/int8_parity.py" "$model" --out "$work/arm.npy"
   "$PY" - "$work/x86.npy" "$work/arm.npy" <<'PYEOF'
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
