@@ -45,10 +45,11 @@ print('aarch64 install ok: cleartune', cleartune.__version__, 'without tensorflo
 "
 
 echo "== 2. edge and firmware_bridge tests on aarch64"
-tests=$(cd "$REPO" && ls tests/test_params_features.py tests/test_edge_*.py tests/test_notes.py tests/test_pitch*.py tests/test_synth.py \
-        tests/test_bridge*.py tests/test_serial*.py tests/test_gpio*.py tests/test_wire*.py tests/test_tui*.py 2>/dev/null | tr '\n' ' ')
-# run from a copy without the source folders, so the tests import the installed wheel
-mkdir -p "$work/src" && cp -r "$REPO/tests" "$work/src/"
+tests=${PI_TESTS:-$(cd "$REPO" && ls tests/test_params_features.py tests/test_edge_*.py tests/test_notes.py tests/test_pitch*.py tests/test_synth.py \
+        tests/test_bridge*.py tests/test_serial*.py tests/test_gpio*.py tests/test_wire*.py tests/test_tui*.py 2>/dev/null | tr '\n' ' ')}
+# run from a copy outside the checkout (no cleartune/ folder there), so the tests import the installed wheel
+# (with the data files the tests read: the demo recording, the wire-format spec, the example config)
+mkdir -p "$work/src" && cp -r "$REPO/tests" "$REPO/edge" "$REPO/firmware_bridge" "$work/src/"
 (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" -- -m pytest -q -p no:cacheprovider -m "not tf" $tests)
 
 echo "== 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
