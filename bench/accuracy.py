@@ -32,12 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+
+from cleartune.edge.fileio import atomic_savefig
 
 #: Readings earlier than this after the onset (or the clip start) are not scored [s].
 SETTLE_S = 0.15
@@ -404,11 +405,7 @@ def plot_accuracy(r: dict[str, Any], path: Path) -> Optional[str]:
     axes[0].legend(loc="lower right", fontsize=8)
     fig.suptitle(f"cleartune accuracy vs SNR ({r['data']['clips']} clips of {Path(r['data']['dir']).name})")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_savefig(fig, path, dpi=110)
     return None
 
 

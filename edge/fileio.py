@@ -55,3 +55,14 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, mode: int = FILE_MO
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2, mode: int = FILE_MODE) -> None:
     """Write ``obj`` as JSON (with a final newline) to ``path`` atomically."""
     atomic_write_text(path, json.dumps(obj, indent=indent) + "\n", mode=mode)
+
+
+def atomic_savefig(fig: Any, path: str | os.PathLike, *, dpi: int = 100) -> None:
+    """Save a matplotlib figure atomically (format from the extension) and close it.
+    Duck-typed: matplotlib is imported only to close the figure, by the caller's install."""
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=p.suffix.lstrip(".") or "png")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from cleartune.edge.errors import DataError, ModelLoadError
-from cleartune.edge.fileio import atomic_write_text
+from cleartune.edge.fileio import atomic_savefig, atomic_write_text
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.edge.params import check_compatible
 
@@ -667,11 +666,7 @@ def plot_report(report: dict[str, Any], path: Path) -> Optional[str]:
         ax.legend()
     fig.suptitle(f"{report['model']['preset']}/{report['model']['kind']}: float vs int8")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_savefig(fig, path, dpi=110)
     return None
 
 

@@ -25,7 +25,6 @@ works too (through :mod:`cleartune.edge.litert`), which is how the int8 model is
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import numpy as np
 
 from cleartune.edge import features as F
 from cleartune.edge.errors import DataError
+from cleartune.edge.fileio import atomic_savefig
 
 #: Seconds after the labelled onset before tuner readings are scored.
 SETTLE_S = 0.25
@@ -174,14 +174,7 @@ def _agg_tuner(scores: list[dict[str, Any]]) -> dict[str, Any]:
 # -- pictures --------------------------------------------------------------------------------
 
 def _savefig(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    atomic_savefig(fig, path, dpi=100)
 
 
 def _plot_buckets(buckets: dict[str, dict], path: Path, *, title: str) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import io
 import json
 import math
 import os
@@ -41,7 +40,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from cleartune.edge.errors import CleartuneError, DataError
-from cleartune.edge.fileio import atomic_write_text
+from cleartune.edge.fileio import atomic_savefig, atomic_write_text
 from cleartune.edge.model_meta import ModelMeta
 from cleartune.edge.params import SignalParams, preset as preset_params
 from cleartune.train.models import EdgeConfig, VARIANTS, SEED_VARIANTS
@@ -279,12 +278,7 @@ def _history_plot(history: dict[str, list], path: Path, *, title: str) -> None:
     axes[1].set_title("feature MSE (rho/100 in [-1,1]); seed target 0.001", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    atomic_savefig(fig, path, dpi=100)
 
 
 def build_model(cfg: TrainConfig, *, params: SignalParams, batch_size: Optional[int] = None):
