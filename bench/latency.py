@@ -580,15 +580,9 @@ def to_markdown(r: dict[str, Any]) -> str:
 
 def write_latency(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """``latency.md`` and ``latency.json`` in ``out_dir`` (written atomically)."""
-    import json
+    from .results_io import write_result
 
-    from cleartune.quantize.report import atomic_write_text, json_safe
-
-    out = Path(out_dir)
-    paths = {"md": out / "latency.md", "json": out / "latency.json"}
-    atomic_write_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
-    atomic_write_text(paths["md"], to_markdown(result))
-    return paths
+    return write_result(result, out_dir, stem="latency", markdown=to_markdown(result))
 
 
 def summary_lines(r: dict[str, Any]) -> list[str]:

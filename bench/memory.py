@@ -311,13 +311,9 @@ def to_markdown(r: dict[str, Any]) -> str:
 
 def write_memory(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """``memory.json`` and ``memory.md`` in ``out_dir``."""
-    from cleartune.quantize.report import atomic_write_text, json_safe
+    from .results_io import write_result
 
-    out = Path(out_dir)
-    paths = {"json": out / "memory.json", "md": out / "memory.md"}
-    atomic_write_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
-    atomic_write_text(paths["md"], to_markdown(result))
-    return paths
+    return write_result(result, out_dir, stem="memory", markdown=to_markdown(result))
 
 
 def summary_lines(r: dict[str, Any]) -> list[str]:

@@ -22,8 +22,6 @@ of ``cleartune run --input - --stdin-format s16le`` -- in a child process
 """
 from __future__ import annotations
 
-import json
-import math
 import os
 import struct
 import tempfile
@@ -283,10 +281,6 @@ def to_markdown(r: dict[str, Any]) -> str:
 
 def write_soak(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """``soak.md`` and ``soak.json`` in ``out_dir``."""
-    from cleartune.quantize.report import atomic_write_text, json_safe
+    from .results_io import write_result
 
-    out = Path(out_dir)
-    paths = {"md": out / "soak.md", "json": out / "soak.json"}
-    atomic_write_text(paths["json"], json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
-    atomic_write_text(paths["md"], to_markdown(result))
-    return paths
+    return write_result(result, out_dir, stem="soak", markdown=to_markdown(result))
