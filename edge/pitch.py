@@ -60,7 +60,6 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import scipy.fft
-import scipy.ndimage
 
 from .notes import CENTS_PER_OCTAVE, NoteMapper
 from .params import EDGE
@@ -72,6 +71,10 @@ _TINY = 1e-20
 #: mean of exponentially distributed noise power over its 20th percentile [dB]
 #: (10*log10(1 / -ln(0.8))): converts the percentile floor into a mean noise level.
 _P20_TO_MEAN_DB = 6.51
+# For speed on small arrays: the ufunc reductions behind ndarray.sum / max / min and
+# np.cumsum, without their Python wrappers (the same computation, bit for bit).
+_sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+_cumsum = np.add.accumulate
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,18 @@ def _cents(f: float, ref: float) -> float:
     return _CENTS_PER_LN * math.log(f / ref)
 
 
+_CENTRED: dict = {}
+
+
+def _centred(n: int) -> Tuple[np.ndarray, float]:
+    """(x = 0..n-1 less its mean, x . x), cached (they are needed every reading)."""
+    r = _CENTRED.get(n)
+    if r is None:
+        x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+        r = _CENTRED[n] = (x, np.dot(x, x))
+    return r
+
+
 class _Ring:
     """Last ``n`` samples, stored twice so the newest ``m <= n`` are one contiguous view."""
 
@@ -225,6 +240,7 @@ class _Spec:
     mag: np.ndarray     # |X| up to the analysis band
     pdb: np.ndarray     # 20 log10 |X| [dB]
     noise_db: np.ndarray  # mean noise level per bin [dB]
+    snr_db: np.ndarray  # pdb - noise_db [dB]
 
 
 class _Track:
@@ -272,8 +288,10 @@ class _Track:
 
     def B_prior(self, default: float) -> Tuple[float, bool]:
         """Inharmonicity to predict partials with, and whether it was measured."""
-        if len(self.B_hist) >= 3:
-            return float(np.median(self.B_hist)), True
+        if len(self.B_hist) >= 3:     # the median (np.median, done on a short list)
+            h = sorted(self.B_hist)
+            m = len(h) // 2
+            return (h[m] if len(h) % 2 else (h[m - 1] + h[m]) / 2), True
         if self.B_last is not None:
             return self.B_last, True
         return default, False
@@ -287,10 +305,10 @@ class _Track:
         c = _CENTS_PER_LN * np.log(np.asarray(self.recent) / self.recent[-1])
         if n == 2:
             return abs(float(c[1] - c[0])), float(c[1] - c[0])
-        x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-        slope = float(np.dot(x, c) / np.dot(x, x))
-        res = c - c.mean() - slope * x
-        return float(np.sqrt(np.sum(res * res) / (n - 2))), slope
+        x, xx = _centred(n)
+        slope = float(np.dot(x, c) / xx)
+        res = c - _sum(c) / n - slope * x           # (= c - c.mean() - slope x)
+        return math.sqrt(_sum(res * res) / (n - 2)), slope
 
 
 class PitchTracker:
@@ -332,11 +350,16 @@ class PitchTracker:
         self._attack = int(round(p.attack_s * self.sr))
         self._short_frame = self.windows[1] if len(self.windows) > 1 else self.windows[0]
         self._n_hist = max(1, int(round(p.max_average_s * self.sr / self.lag)))
-        self._aranges = np.arange(self.n_fft // 2)[None, :]
+        self._aranges = np.arange(self.n_fft // 2)
         self._pm1 = np.array([-1, 0, 1])[None, :]
+        # (the tables and buffers below only save work per reading; see their users)
+        self._k_arange = {n: np.arange(1, n + 1, dtype=np.float64)
+                          for n in {4, 6, 10, p.n_precise_partials}}   # partial numbers per pass
+        self._fft_buf = {w: np.zeros(self.n_fft) for w in self.windows}  # zero-padded frames
         self._build_salience_tables()
         self._blk = max(8, _pow2(64.0 / self.bin_hz))   # noise-floor blocks of ~64-100 Hz
         self._n_blk = (self._band_hi + 1 + self._blk - 1) // self._blk
+        self._build_noise_tables()
         self._build_onset_bands()
         self._hop_e = np.zeros(64)                      # energies of the last hops (onset timing)
         self.reset()
@@ -370,6 +393,25 @@ class PitchTracker:
         self._sal_w = np.where(valid, w, 0.0)
         self._sal_wsum = np.maximum(self._sal_w.sum(axis=1), 1e-9)
         self._sal_k = np.broadcast_to(k, fk.shape)
+        # for speed: the max-filtered spectra live in the rows of one zero-padded buffer
+        # (_salience), so a candidate's values are one gather at precomputed flat indices
+        self._sal_pad = int(radii[-1])
+        n_row = self._band_hi + 1 + 2 * self._sal_pad
+        self._sal_buf = np.zeros((len(radii), n_row))
+        self._sal_flat = {w: sel * n_row + (self._sal_pad + idx) for w, sel in self._sal_sel.items()}
+        # for the sub-multiple test (_peaks): partials of each grid f0 off / on multiples of 2, 3
+        self._sal_own = {d: valid & (k[None, :] % d != 0) for d in (2, 3)}
+        self._sal_shared = {d: valid & (k[None, :] % d == 0) for d in (2, 3)}
+        self._sal_n_own = {d: m.sum(axis=1).tolist() for d, m in self._sal_own.items()}
+        self._sal_n_shared = {d: m.sum(axis=1).tolist() for d, m in self._sal_shared.items()}
+
+    def _build_noise_tables(self) -> None:
+        """Buffers and interpolation positions of :meth:`_noise_db` (for speed)."""
+        nb, blk, m = self._n_blk, self._blk, self._band_hi + 1
+        self._nz_seg = np.empty(nb * blk)
+        self._nz_q3 = np.empty(nb + 2)                  # block floors with their ends repeated
+        self._nz_centres = (np.arange(nb) + 0.5) * blk
+        self._nz_bins = np.arange(m)
 
     def _build_onset_bands(self) -> None:
         w = self.windows[0] * 2 if len(self.windows) > 1 else self.windows[0]
@@ -377,7 +419,10 @@ class PitchTracker:
         self._on_w = w
         self._on_hann = np.hanning(w + 2)[1:-1]
         edges = np.geomspace(70.0, min(5000.0, 0.45 * self.sr), 25)
-        self._on_edges = np.unique(np.clip(np.rint(edges / (self.sr / w)).astype(int), 1, w // 2))
+        self._on_edges = e = np.unique(np.clip(np.rint(edges / (self.sr / w)).astype(int), 1, w // 2))
+        self._on_lo, self._on_hi = e[:-1], e[1:]
+        self._on_width = np.maximum(e[1:] - e[:-1], 1)
+        self._on_cs = np.zeros(w // 2 + 2)              # 0, then the cumulative band power
 
     # -- state -----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -438,48 +483,58 @@ class PitchTracker:
 
     # -- spectra ---------------------------------------------------------------------------
     def _fft(self, ring: _Ring, W: int, *, lag: int = 0) -> np.ndarray:
-        x = ring.last(W, lag=lag) * self._hann[W]
-        return scipy.fft.rfft(x, n=self.n_fft) * self._norm[W]
+        buf = self._fft_buf[W]          # windowed frame written into a zero-padded buffer
+        np.multiply(ring.last(W, lag=lag), self._hann[W], out=buf[:W])
+        X = scipy.fft.rfft(buf)
+        X *= self._norm[W]
+        return X
+
+    def _frame(self, which: str, W: int, end: int, cache: dict) -> np.ndarray:
+        """Spectrum of the ``W`` samples ending ``end`` samples before the newest, computed
+        once per reading (the previous reading's frames are seeded into ``cache`` at
+        ``end = lag``, :meth:`_reading`)."""
+        key = ("X", which, W, end)
+        X = cache.get(key)
+        if X is None:
+            X = cache[key] = self._fft(self._den if which == "den" else self._raw, W, lag=end)
+        return X
 
     def _spec(self, which: str, W: int, cache: dict, *, offset: int = 0) -> _Spec:
         """Analysed spectrum of the ``W`` samples ending ``offset`` samples before the newest."""
         key = (which, W, offset)
-        if key not in cache:
-            X = self._fft(self._den if which == "den" else self._raw, W, lag=offset)
+        S = cache.get(key)
+        if S is None:
+            X = self._frame(which, W, offset, cache)
             mag = np.abs(X[: self._band_hi + 1])
             pdb = 20.0 * np.log10(mag + 1e-12)
-            cache[key] = _Spec(X, mag, pdb, self._noise_db(pdb))
-        return cache[key]
+            noise_db = self._noise_db(pdb)
+            S = cache[key] = _Spec(X, mag, pdb, noise_db, pdb - noise_db)
+        return S
 
     def _lagged(self, which: str, W: int, lag: int, cache: dict, *, offset: int = 0) -> np.ndarray:
         """Spectrum of the frame ``lag`` samples before the one ending ``offset`` before the
         newest (the previous reading's when it used the same frame)."""
-        key = ("lagged", which, W, lag, offset)
-        if key not in cache:
-            prev = self._prev.get((which, W))
-            if lag == self.lag and offset == 0 and prev is not None:
-                cache[key] = prev
-            else:
-                cache[key] = self._fft(self._den if which == "den" else self._raw, W, lag=lag + offset)
-        return cache[key]
+        return self._frame(which, W, lag + offset, cache)
 
     def _noise_db(self, pdb: np.ndarray) -> np.ndarray:
         """Mean noise level [dB] per bin: 20th percentile of blocks of bins, smoothed, and
         at least ``dynamic_range_db`` below the strongest bin."""
         nb, blk = self._n_blk, self._blk
-        seg = np.empty(nb * blk)
+        seg = self._nz_seg
         m = len(pdb)
         seg[:m] = pdb
         seg[m:] = pdb[-1]
         q = np.partition(seg.reshape(nb, blk), blk // 5, axis=1)[:, blk // 5]
         if nb >= 3:  # median of three neighbouring blocks
-            a, b, c = np.concatenate([q[:1], q[:-1]]), q, np.concatenate([q[1:], q[-1:]])
+            q3 = self._nz_q3            # q with its first and last block repeated
+            q3[1:-1] = q
+            q3[0], q3[-1] = q[0], q[-1]
+            a, b, c = q3[:-2], q, q3[2:]
             q = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-        centres = (np.arange(nb) + 0.5) * blk
-        noise = np.interp(np.arange(m), centres, q) + _P20_TO_MEAN_DB
+        noise = np.interp(self._nz_bins[:m], self._nz_centres, q) + _P20_TO_MEAN_DB
         # nothing more than dynamic_range_db below the strongest peak counts (clean
         # signals would otherwise show window sidelobes as partials)
-        return np.maximum(noise, float(np.max(pdb)) - self.p.dynamic_range_db)
+        return np.maximum(noise, float(_max(pdb)) - self.p.dynamic_range_db)
 
     # -- the reading ---------------------------------------------------------------------------
     def _reading(self) -> Reading:
@@ -488,18 +543,22 @@ class PitchTracker:
         self._reading_idx += 1
         dec = "den" if self._have_den else "raw"
         onset = self._detect_onset(self._den if self._have_den else self._raw)
-        level = float(np.mean(self._raw.last(self.lag) ** 2))
+        x = self._raw.last(self.lag)
+        level = float(_sum(x * x)) / self.lag            # = np.mean(x ** 2), less overhead
         if self._have_den:
-            level = max(level, float(np.mean(self._den.last(self.lag) ** 2)))
+            x = self._den.last(self.lag)
+            level = max(level, float(_sum(x * x)) / self.lag)
         if 10 * math.log10(level + _TINY) < p.silence_dbfs:
             self._tracks, self._shown, self._shown_midi = [], None, None
             self._prev = {}
             return Reading.silent(t, 0.0)
 
-        cache: dict = {}
+        # spectra of this reading; the previous reading's frames are this one's lagged frames
+        cache: dict = {("X", which, w, self.lag): X for (which, w), X in self._prev.items()}
         W = self._decision_window()
         S = self._spec(dec, W, cache)
-        C = np.clip(S.pdb - (S.noise_db + p.noise_margin_db), 0.0, p.clip_db)
+        C = S.pdb - (S.noise_db + p.noise_margin_db)
+        np.minimum(np.maximum(C, 0.0, out=C), p.clip_db, out=C)      # np.clip, faster
         sal, saln = self._salience(C, W)
         cands = self._candidates(sal, saln)
         self._update_tracks(cands, saln, W, cache)
@@ -514,7 +573,7 @@ class PitchTracker:
             self._average(shown, est_shown)
         self._prev = {(k[0], k[1]): v.X for k, v in cache.items() if len(k) == 3 and k[2] == 0}
 
-        best_sal = float(np.max(saln)) if len(saln) else -math.inf
+        best_sal = float(_max(saln)) if len(saln) else -math.inf
         if shown is None:
             return Reading.silent(t, min(0.5, self._conf(best_sal, 0, None, None)))
         conf = self._conf(shown.sal, shown.n, shown.mean_sigma, shown.mean_f)
@@ -552,15 +611,17 @@ class PitchTracker:
         w = self._on_w
         x = ring.last(w) * self._on_hann
         P = np.abs(scipy.fft.rfft(x)) ** 2
-        cs = np.concatenate([[0.0], np.cumsum(P)])
-        e = self._on_edges
-        band = 10 * np.log10(np.maximum((cs[e[1:]] - cs[e[:-1]]) / np.maximum(e[1:] - e[:-1], 1), 1e-14))
+        cs = self._on_cs                # [0, cumsum(P)]
+        _cumsum(P, out=cs[1:])
+        band = 10 * np.log10(np.maximum((cs[self._on_hi] - cs[self._on_lo]) / self._on_width, 1e-14))
         hist = self._band_hist
         onset = False
         if len(hist) >= 2:
             ref = np.maximum(hist[-1], hist[-2])
-            rise = np.sort(np.clip(band - ref, 0.0, 30.0))
-            flux = float(np.mean(rise[-self.p.onset_top_bands:]))   # a high note lifts few bands
+            rise = band - ref
+            rise = np.sort(np.minimum(np.maximum(rise, 0.0, out=rise), 30.0, out=rise))  # (np.clip)
+            top = rise[-self.p.onset_top_bands:]                  # a high note lifts few bands
+            flux = float(_sum(top)) / len(top)                     # (np.mean)
             onset = flux > self.p.onset_flux_db and self._reading_idx - self._onset_reading > 1
         hist.append(band)
         del hist[:-2]
@@ -587,25 +648,34 @@ class PitchTracker:
         tolerance neighbourhood) minus the missing-partial penalty, and the same per
         partial (weighted mean).  Keeps the per-partial values (``self._sal_vals``,
         (n_grid, n_partials)) for the octave checks."""
-        Cz = np.zeros(self._band_hi + 1)
-        Cz[: self._band_hi] = C[: self._band_hi]
-        stack = np.stack([Cz if r == 0 else scipy.ndimage.maximum_filter1d(Cz, 2 * r + 1, mode="constant")
-                          for r in self._radii])
-        stack[:, -1] = 0.0
-        vals = stack[self._sal_sel[W], self._sal_idx]
+        # Row i of the buffer holds C (its last bin zeroed) max-filtered over +-radii[i]
+        # bins, zero beyond the band (scipy.ndimage.maximum_filter1d, mode "constant").  For
+        # speed the filters are built incrementally (radii 0, 1, 2, 4, 8, 16: the max over
+        # +-2r is the larger of the max over +-r at -r and +r), exact since max is.
+        buf, P, L = self._sal_buf, self._sal_pad, self._band_hi + 1
+        n = buf.shape[1]
+        buf[0, P:P + L - 1] = C[: L - 1]
+        buf[0, P + L - 1] = 0.0
+        np.maximum(np.maximum(buf[0, :-2], buf[0, 1:-1]), buf[0, 2:], out=buf[1, 1:-1])
+        for i in range(2, len(self._radii)):
+            r = self._radii[i - 1]      # radius of row i - 1; row i has 2 r
+            np.maximum(buf[i - 1, r:n - 3 * r], buf[i - 1, 3 * r:n - r], out=buf[i, 2 * r:n - 2 * r])
+        buf[:, P + L - 1] = 0.0
+        vals = buf.take(self._sal_flat[W])
         self._sal_vals = vals
-        sal = np.sum(self._sal_w * (vals - self.p.missing_penalty_db), axis=1)
+        sal = _sum(self._sal_w * (vals - self.p.missing_penalty_db), axis=1)
         return sal, sal / self._sal_wsum
 
     def _grid_pos(self, f: float) -> float:
         return CENTS_PER_OCTAVE * math.log2(f / self.p.fmin) / self.p.grid_cents
 
-    def _salience_at(self, sal: np.ndarray, f: float) -> float:
+    def _salience_at(self, sal: List[float], f: float) -> float:
+        """Largest salience within two grid steps of ``f`` (``sal`` as a list: fast)."""
         i = int(round(self._grid_pos(f)))
         lo, hi = max(0, i - 2), min(len(sal), i + 3)
         if lo >= hi:
             return -math.inf
-        return float(np.max(sal[lo:hi]))
+        return max(sal[lo:hi])
 
     def _candidates(self, sal: np.ndarray, saln: np.ndarray) -> List[float]:
         """Candidate f0s [Hz]: the strongest peaks of the summed salience (favours rich
@@ -614,25 +684,28 @@ class PitchTracker:
         between the peak's (a weak fundamental puts the peak an octave or twelfth up)."""
         p = self.p
         out: List[float] = []
-        self._peaks(sal, sal, p.n_candidates, p.candidate_salience * p.min_salience, out)
-        self._peaks(saln, sal, p.n_candidates, p.candidate_salience * p.min_mean_salience, out)
+        sal_l = sal.tolist()
+        self._peaks(sal, sal_l, sal_l, p.n_candidates, p.candidate_salience * p.min_salience, out)
+        self._peaks(saln, saln.tolist(), sal_l, p.n_candidates, p.candidate_salience * p.min_mean_salience, out)
         return out
 
-    def _peaks(self, score: np.ndarray, sal: np.ndarray, n: int, floor: float, out: List[float]) -> None:
+    def _peaks(self, score: np.ndarray, score_l: List[float], sal: List[float], n: int, floor: float,
+               out: List[float]) -> None:
+        """(``score_l``, ``sal``: the salience as lists, for fast scalar access.)"""
         p = self.p
         work = score.copy()
         guard = int(round(p.candidate_spacing_cents / p.grid_cents))
         for _ in range(n):
-            i = int(np.argmax(work))
+            i = int(work.argmax())
             s = float(work[i])
             if not s >= floor:
                 break
             d = 0.0
-            if 0 < i < len(score) - 1:
-                a, b, c = score[i - 1], score[i], score[i + 1]
+            if 0 < i < len(score_l) - 1:
+                a, b, c = score_l[i - 1], score_l[i], score_l[i + 1]
                 den = a - 2 * b + c
                 if den < 0:
-                    d = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+                    d = min(max(0.5 * (a - c) / den, -0.5), 0.5)
             f = float(p.fmin * 2.0 ** ((i + d) * p.grid_cents / CENTS_PER_OCTAVE))
             work[max(0, i - guard):i + guard + 1] = -np.inf
             s = self._salience_at(sal, f)
@@ -644,14 +717,15 @@ class PitchTracker:
                 ss = self._salience_at(sal, fs)
                 if ss < p.submultiple_ratio * s:
                     continue
-                vals, valid, kk = self._sal_vals[j], self._sal_w[j] > 0, self._sal_k[j]
-                own = valid & (kk % div != 0)
-                shared = valid & (kk % div == 0)
-                if own.any() and shared.any() and np.mean(vals[own]) >= 0.4 * np.mean(vals[shared]) \
-                        and np.mean(vals[own]) > p.missing_penalty_db:
-                    f = fs
-                    work[max(0, j - guard):j + guard + 1] = -np.inf
-                    break
+                n_own, n_shared = self._sal_n_own[div][j], self._sal_n_shared[div][j]
+                if n_own and n_shared:
+                    vals = self._sal_vals[j]
+                    m_own = _sum(vals[self._sal_own[div][j]]) / n_own          # (np.mean)
+                    if (m_own >= 0.4 * (_sum(vals[self._sal_shared[div][j]]) / n_shared)
+                            and m_own > p.missing_penalty_db):
+                        f = fs
+                        work[max(0, j - guard):j + guard + 1] = -np.inf
+                        break
             if all(abs(_cents(f, g)) > p.candidate_spacing_cents for g in out):
                 out.append(f)
 
@@ -661,6 +735,7 @@ class PitchTracker:
         idx = self._reading_idx
         fresh = idx - self._onset_reading <= p.onset_birth_readings
         new = [f for f in cands if not any(abs(_cents(f, tr.f)) < p.match_cents for tr in self._tracks)]
+        saln = saln.tolist()            # (scalar look-ups are faster on a list)
         new.sort(key=lambda f: self._salience_at(saln, f), reverse=True)
         for f in new[: p.max_new_tracks + (1 if fresh else 0)]:      # a pluck may bring two
             if fresh and self._onset_sample is not None:
@@ -705,8 +780,8 @@ class PitchTracker:
             tr.misses = 0
             tr.last_est = est
             odd = (est.k % 2) == 1
-            if (np.any(est.snr_db[odd] >= p.own_partial_snr_db) and np.any(~odd)
-                    and float(np.sum(est.power[odd])) >= p.ghost_power_fraction * float(np.sum(est.power))):
+            if ((est.snr_db[odd] >= p.own_partial_snr_db).any() and not odd.all()
+                    and float(_sum(est.power[odd])) >= p.ghost_power_fraction * float(_sum(est.power))):
                 tr.own_seen += 1
             tr.n_est += 1
             tr.f = est.f1
@@ -749,15 +824,15 @@ class PitchTracker:
         into the noise as the note decays.  Else 0."""
         if est.n < 2 or tr.own_seen >= self.p.own_evidence:
             return 0
-        total = float(np.sum(est.power))
+        total = float(_sum(est.power))
         for m in range(self.p.max_ghost_multiple, 1, -1):
             if est.f1 * m > self.p.fmax * 1.03:
                 continue
             on = (est.k % m) == 0
             # octaves need the strictest test: low strings have weak odd partials
             share = self.p.ghost_power_fraction * (1.0 if m == 2 else self.p.ghost_share_above_octave)
-            if (on.sum() >= 2 and float(np.sum(est.power[~on])) < share * total
-                    and (on.all() or float(np.max(est.power[~on])) < float(np.max(est.power[on]))
+            if (np.count_nonzero(on) >= 2 and float(_sum(est.power[~on])) < share * total
+                    and (on.all() or float(_max(est.power[~on])) < float(_max(est.power[on]))
                          * 10.0 ** (-self.p.ghost_partial_db / 10.0))):
                 return m
         return 0
@@ -862,31 +937,35 @@ class PitchTracker:
         lobe = self.n_fft / W                                    # FFT bins per frame bin
         c = fk / self.bin_hz
         tb = np.maximum(tol_hz / self.bin_hz, lobe)
-        lo = np.minimum(np.maximum((c - tb).astype(np.int64), 1), hi_bin)
-        hi = np.minimum(np.maximum((c + tb + 1.0).astype(np.int64), 1), hi_bin)
-        width = int((hi - lo).max()) + 1
-        idx = lo[:, None] + self._aranges[:, :width]
-        inside = idx <= hi[:, None]
-        idx = np.minimum(idx, hi_bin)
-        vals = np.where(inside, mag[idx], -1.0)
-        j = idx[np.arange(len(k)), np.argmax(vals, axis=1)]
-        ok = (j > lo) & (j < hi) & (mag[j] >= mag[j - 1]) & (mag[j] >= mag[j + 1])
-        snr_db = S.pdb[j] - S.noise_db[j]
-        ok &= snr_db >= self.p.min_partial_snr_db
+        lo = (c - tb).astype(np.int64)
+        np.minimum(np.maximum(lo, 1, out=lo), hi_bin, out=lo)    # (np.clip is slower)
+        hi = (c + tb + 1.0).astype(np.int64)
+        np.minimum(np.maximum(hi, 1, out=hi), hi_bin, out=hi)
+        # the strongest bin j in [lo, hi] (the first of equals)
+        d = hi - lo
+        ar = self._aranges[: int(_max(d)) + 1]
+        vals = np.where(ar <= d[:, None], mag.take(lo[:, None] + ar, mode="clip"), -1.0)
+        am = vals.argmax(axis=1)
+        j = lo + am
+        snr_db = S.snr_db[j]
+        # a peak strictly inside the range (being the strongest there it is a local maximum)
+        ok = (am > 0) & (am < d) & (snr_db >= self.p.min_partial_snr_db)
         if not ok.any():
             return k[:0], fk[:0], fk[:0], fk[:0], fk[:0], fk[:0]
-        k, j, snr_db, fk, tol_hz = k[ok], j[ok], snr_db[ok], fk[ok], tol_hz[ok]
+        # (computed for all partials and selected once at the end: fewer numpy calls)
         bins = j[:, None] + self._pm1
         P = S.X[bins] * np.conj(Xp[bins])
-        dev = _princarg(np.angle(P) - (2 * np.pi * lag / self.n_fft) * bins)
+        dev = _princarg(np.arctan2(P.imag, P.real) - (2 * np.pi * lag / self.n_fft) * bins)  # np.angle
         fb = (bins + dev * (self.n_fft / (2 * np.pi * lag))) * self.bin_hz
         wts = np.abs(P) + _TINY
-        f = (fb * wts).sum(axis=1) / wts.sum(axis=1)
-        spread = (fb.max(axis=1) - fb.min(axis=1)) / f     # a steady sinusoid: ~0
-        good = np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
+        f = _sum(fb * wts, axis=1) / _sum(wts, axis=1)
+        ok &= np.abs(f - fk) <= tol_hz + 0.5 * lobe * self.bin_hz
+        sel = np.flatnonzero(ok)
+        f, fb, snr_db, j = f[sel], fb[sel], snr_db[sel], j[sel]
+        spread = (_max(fb, axis=1) - _min(fb, axis=1)) / f     # a steady sinusoid: ~0
         fac = self.sr / (2 * np.pi * lag)
         var = fac * fac * 10 ** (-np.minimum(snr_db, 60.0) / 10) + (f * 1e-7) ** 2
-        return k[good], f[good], var[good], (mag[j] ** 2)[good], spread[good], snr_db[good]
+        return k[sel], f, var, mag[j] ** 2, spread, snr_db
 
     def _precise(self, S: _Spec, Xp: np.ndarray, W: int, lag: int, f_guess: float, *, B: float,
                  B_known: bool, tracked: bool) -> Optional[_Precise]:
@@ -908,14 +987,16 @@ class PitchTracker:
         ks = fs = vs = pw = sp = sn = np.zeros(0)
         n_expected = 0
         for n_pass, k_lim in enumerate(k_limits):
-            k = np.arange(1, k_lim + 1, dtype=np.float64)
+            k = self._k_arange[k_lim]
             fk = k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
             keep = fk <= f_max
-            k, fk = k[keep], fk[keep]
+            if not keep.all():
+                k, fk = k[keep], fk[keep]
             if len(k) == 0:
                 break
             n_expected = len(k)
-            tol_c = np.full(len(k), p.track_cents if (tracked or n_pass > 0) else p.search_cents)
+            tol_c = p.track_cents if (tracked or n_pass > 0) else p.search_cents
+            # (a scalar where it is the same for all partials)
             if not B_known and fitted is None:
                 tol_c = tol_c + _CENTS_PER_LN * 0.5 * 1.5e-4 * k * k
             elif not B_known:
@@ -924,53 +1005,67 @@ class PitchTracker:
             ks, fs, vs, pw, sp, sn = self._measure(S, Xp, W, lag, k, fk, tol_hz)
             if len(ks) == 0:
                 return None
-            keep = self._reject(ks, fs, vs, B)
-            ks, fs, vs, pw, sp, sn = ks[keep], fs[keep], vs[keep], pw[keep], sp[keep], sn[keep]
-            fitted = self._fit(ks, fs, vs, B)
+            keep, fitted = self._reject(ks, fs, vs, B)
+            if keep is not None:
+                ks, fs, vs, pw, sp, sn = ks[keep], fs[keep], vs[keep], pw[keep], sp[keep], sn[keep]
+            if fitted is None:          # (else _reject's last fit is of exactly these partials)
+                fitted = self._fit(ks, fs, vs, B)
             f1, B = fitted[0], fitted[2]
             if fk[-1] >= f_max * 0.999:
                 break
         if fitted is None:
             return None
         f1, sig, Bf, fit_B, _ = fitted
-        energy = 10.0 * math.log10(float(np.sum(pw)) + _TINY)
-        spread = _CENTS_PER_LN * float(np.sum(pw * sp) / (np.sum(pw) + _TINY))
+        pw_sum = _sum(pw)
+        energy = 10.0 * math.log10(float(pw_sum) + _TINY)
+        spread = _CENTS_PER_LN * float(_sum(pw * sp) / (pw_sum + _TINY))
         return _Precise(f1=f1, sigma=sig, B=Bf, B_fitted=fit_B, n=len(ks), n_expected=n_expected,
                         energy_db=energy, cfg=(W, lag), k=ks, power=pw, spread_cents=spread, snr_db=sn)
 
-    def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float) -> np.ndarray:
-        """Mask of the partials to keep: drop those that disagree with the model fitted to
+    def _reject(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B: float):
+        """Which partials to keep: drop those that disagree with the model fitted to
         all (more than 2 cents and 5 sigma off), at most a third of them, worst first; a
-        second round judges the rest against the model fitted without them."""
-        keep = np.ones(len(k), bool)
+        second round judges the rest against the model fitted without them.  Returns (mask
+        of the kept ones, or None for all; :meth:`_fit` of the kept ones when it was made,
+        else None)."""
+        keep = None
+        kk, ff, vv = k, f, v
         for _ in range(2):
-            n = int(keep.sum())
+            n = len(kk)
             if n <= 2:
                 break
-            kk, ff, vv = k[keep], f[keep], v[keep]
-            f1, _, Bf, _, _ = self._fit(kk, ff, vv, B)
+            fit = self._fit(kk, ff, vv, B)
+            f1, Bf = fit[0], fit[2]
             r = np.abs(_CENTS_PER_LN * np.log(ff / (kk * f1 * np.sqrt((1 + Bf * kk * kk) / (1 + Bf)))))
             z = r / np.maximum(_CENTS_PER_LN * np.sqrt(vv) / ff, 1e-9)
             bad = (r > 2.0) & (z > 5.0)
             if not bad.any():
-                break
-            worst = np.argsort(-np.where(bad, z, -1.0))[: min(int(bad.sum()), max(1, n // 3))]
-            idx = np.flatnonzero(keep)
-            keep[idx[worst]] = False
-        return keep
+                return keep, fit
+            worst = np.argsort(-np.where(bad, z, -1.0))[: min(int(np.count_nonzero(bad)), max(1, n // 3))]
+            if keep is None:
+                keep = np.ones(len(k), bool)
+                keep[worst] = False
+            else:
+                keep[np.flatnonzero(keep)[worst]] = False
+            kk, ff, vv = k[keep], f[keep], v[keep]
+        return keep, None
 
     def _fit(self, k: np.ndarray, f: np.ndarray, v: np.ndarray, B_prior: float):
         """Weighted least squares of ``(f_k/k)^2 = a + b k^2`` -> (f1, sigma_f1, B, fitted,
         reduced chi-square).
         With fewer than three partials (or k < 3, or an implausible B) B is fixed to
         ``B_prior`` and only ``a`` is fitted."""
-        y = (f / k) ** 2
-        w = 1.0 / ((2.0 * f / (k * k)) ** 2 * v)
         x = k * k
+        y = f / k
+        y *= y                          # (f / k) ** 2
+        w = 2.0 * f / x
+        w *= w
+        w *= v
+        np.divide(1.0, w, out=w)        # 1 / ((2 f / k^2)^2 v)
         n = len(k)
         if n >= 3 and k[-1] >= 3:
             wx = w * x
-            S0, S1, S2 = float(w.sum()), float(wx.sum()), float(wx @ x)
+            S0, S1, S2 = float(_sum(w)), float(_sum(wx)), float(wx @ x)
             Sy, Sxy = float(w @ y), float(wx @ y)
             det = S0 * S2 - S1 * S1
             if det > 0:
@@ -1035,7 +1130,7 @@ class PitchTracker:
         if len(tr.hist_f) >= 3:   # scatter beyond the stated uncertainties widens the error
             f = np.array(tr.hist_f)
             w = 1.0 / np.array(tr.hist_v)
-            vm *= max(1.0, float(np.sum(w * (f - m) ** 2)) / (len(f) - 1))
+            vm *= max(1.0, float(_sum(w * (f - m) ** 2)) / (len(f) - 1))
         tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
 
     def _trend(self, tr: _Track) -> Optional[Tuple[float, float, float]]:
@@ -1050,15 +1145,16 @@ class PitchTracker:
         c = _CENTS_PER_LN * np.log(f / f[-1])
         x = np.asarray(tr.hist_i, dtype=np.float64) - self._reading_idx
         w = 1.0 / (_CENTS_PER_LN ** 2 * np.asarray(tr.hist_v) / (f * f))
-        S0, Sx, Sxx = float(np.sum(w)), float(np.sum(w * x)), float(np.sum(w * x * x))
-        Sy, Sxy = float(np.sum(w * c)), float(np.sum(w * x * c))
+        wx = w * x
+        S0, Sx, Sxx = float(_sum(w)), float(_sum(wx)), float(_sum(wx * x))
+        Sy, Sxy = float(_sum(w * c)), float(_sum(wx * c))
         det = S0 * Sxx - Sx * Sx
         if det <= 0:
             return None
         slope = (S0 * Sxy - Sx * Sy) / det
         value = (Sxx * Sy - Sx * Sxy) / det
         res = c - value - slope * x
-        chi2 = max(1.0, float(np.sum(w * res * res)) / (n - 2))
+        chi2 = max(1.0, float(_sum(w * res * res)) / (n - 2))
         var_slope = S0 / det * chi2
         if abs(slope) <= max(self.p.trend_sigma * math.sqrt(var_slope),
                              self.p.min_trend_cents_s * self.lag / self.sr):
@@ -1076,15 +1172,15 @@ class PitchTracker:
             return float(s * min(1.0, n_partials / 3 + 0.3))
         sc = abs(_CENTS_PER_LN * sigma_hz / f)
         st = 1.0 / (1.0 + (sc / 5.0) ** 2)
-        return float(np.clip(s * min(1.0, n_partials / 3) * (0.5 + 0.5 * st), 0.0, 1.0))
+        return min(max(s * min(1.0, n_partials / 3) * (0.5 + 0.5 * st), 0.0), 1.0)
 
 
 def _wmean(f: List[float], v: List[float]) -> Tuple[float, float]:
     """Inverse-variance weighted mean and its variance."""
     fa = np.asarray(f)
     w = 1.0 / np.asarray(v)
-    sw = float(np.sum(w))
-    return float(np.sum(w * fa)) / sw, 1.0 / sw
+    sw = float(_sum(w))
+    return float(_sum(w * fa)) / sw, 1.0 / sw
 
 
 def track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
