@@ -39,15 +39,18 @@ Tracker = Callable[[np.ndarray], Track]
 
 # -- references ---------------------------------------------------------------------------
 def pyin_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-               fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX, frame_length: int = 2048) -> Track:
-    """librosa.pyin f0 per hop (``nan`` when unvoiced); frames centred on ``k * hop``."""
+               fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX, frame_length: int = 2048,
+               center: bool = True) -> Track:
+    """librosa.pyin f0 per hop (``nan`` when unvoiced); frames centred on ``k * hop`` (``center``),
+    else frame ``k`` starts at ``k * hop`` (``(len(x) - frame_length) // hop + 1`` frames: what a
+    streaming tuner built on pyin computes on the newest samples)."""
     import librosa  # lazy: heavy, and only a benchmark dependency
 
     x = np.asarray(x, dtype=np.float32).ravel()
     f0, voiced, _ = librosa.pyin(x, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame_length,
-                                 hop_length=hop, center=True)
+                                 hop_length=hop, center=center)
     f0 = np.where(voiced, f0, np.nan).astype(np.float64)
-    t = np.arange(len(f0)) * hop / sample_rate
+    t = (np.arange(len(f0)) * hop + (0 if center else frame_length // 2)) / sample_rate
     return t, f0
 
 

@@ -59,8 +59,14 @@ def test_shared_stages_references_ratios(result):
     q = result["ratios"]["int8@1t"]
     assert q["pyin_over_pipeline_mean"] == pytest.approx(result["pyin"]["per_frame"]["mean_ms"]
                                                          / result["systems"]["int8@1t"]["total_per_hop"]["mean_ms"])
+    # streaming pyin: one call per reading after the warm-up, on the newest reading_hops frames
+    rh = PitchParams().reading_hops
+    assert abs(result["pyin"]["streaming_calls"] - result["audio"]["recorded_hops"] / rh) <= 1
+    assert result["pyin"]["streaming_per_hop"]["median_ms"] > 0
+    assert q["pyin_streaming_over_pipeline_mean"] == pytest.approx(
+        result["pyin"]["streaming_per_hop"]["mean_ms"] / result["systems"]["int8@1t"]["total_per_hop"]["mean_ms"])
     assert result["ratios"]["no-denoise"]["vs_no_denoise_mean"] == pytest.approx(1.0)
-    assert [t["status"] in ("pass", "fail") for t in result["targets"]] == [True, True]
+    assert [t["status"] in ("pass", "fail") for t in result["targets"]] == [True, True, True]
 
 
 def test_macs_and_pi_estimate(result, tmp_path):

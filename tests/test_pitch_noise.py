@@ -81,3 +81,14 @@ def test_pyin_reference_runs():
     voiced = f0[(t > 0.3) & np.isfinite(f0)]
     assert len(voiced) > 10
     assert np.median(np.abs(1200 * np.log2(voiced / f1))) < 20.0
+
+
+def test_pyin_streaming_window():
+    """Uncentred pyin on frame + 3 hops gives exactly the 4 newest frames (the bench's live pyin)."""
+    pytest.importorskip("librosa")
+    x, f1 = S.plucked_string(S.detuned_hz(57, 0.0), duration=0.6, onset_s=0.0, seed=1)
+    seg = x[-(2048 + 3 * 256):]
+    t, f0 = R.pyin_track(seg, center=False)
+    assert len(f0) == 4
+    assert t[0] == pytest.approx(1024 / 22050)
+    assert np.nanmedian(np.abs(1200 * np.log2(f0 / f1))) < 20.0

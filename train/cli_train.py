@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="edge: largest random smooth spectral colouring in dB (default 6; 0: none)")
     parser.add_argument("--suppression-weight", type=float, default=1.0,
                         help="mask/magnitude loss: weight of removing guitar (estimate below target) vs leaving noise (default 1)")
+    parser.add_argument("--clip-norm", type=float, default=None,
+                        help="clip gradients to this global norm (default: off; 1 guards against a collapse "
+                             "with a strong --suppression-weight)")
     parser.add_argument("--context-frames", type=int, default=None, help="edge: K frames of input (default 8)")
     parser.add_argument("--channels", type=int, default=None, help="edge: trunk width (default 40)")
     parser.add_argument("--time-channels", type=int, default=None,
@@ -85,7 +88,7 @@ def config_from_args(args: argparse.Namespace):
                        steps_per_epoch=args.steps_per_epoch, max_examples=args.max_examples, seed=args.seed,
                        learning_rate=args.learning_rate, clean_fraction=args.clean_fraction,
                        gain_db=None if args.no_gain else args.gain_db, eq_db=args.eq_db,
-                       suppression_weight=args.suppression_weight, schedule_epochs=args.schedule_epochs, edge=ec, model_version=args.model_version)
+                       suppression_weight=args.suppression_weight, clip_norm=args.clip_norm, schedule_epochs=args.schedule_epochs, edge=ec, model_version=args.model_version)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -72,6 +72,7 @@ class TrainConfig:
     gain_db: Optional[tuple[float, float]] = (-24.0, 6.0)
     eq_db: float = 6.0
     suppression_weight: float = 1.0
+    clip_norm: Optional[float] = None         # Adam gradient clipping (global norm); None: off
     schedule_epochs: Optional[int] = None     # cosine decay length (default: epochs)
     val_examples: Optional[int] = None
     edge: EdgeConfig = field(default_factory=EdgeConfig)
@@ -399,7 +400,7 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
         model = build_model(cfg, params=params)
         sched = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=(cfg.schedule_epochs or cfg.epochs) * steps,
                                                        alpha=0.05)
-        optimizer = keras.optimizers.Adam(sched)
+        optimizer = keras.optimizers.Adam(sched, global_clipnorm=cfg.clip_norm)
         optimizer.build(model.trainable_variables)
     cost = model_cost(model)
     if cfg.preset == "edge":
