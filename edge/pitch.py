@@ -8,7 +8,7 @@ hop into a ring buffer; all analysis happens on reading hops.
 How a reading is made (frequencies in Hz, frames in samples, levels in dB):
 
 1. **Spectrum.**  The newest ``W`` samples (Hann window, zero-padded to ``n_fft``) of the
-   *decision* signal (the denoised one when given, else the raw one); ``W`` grows with the
+   signal (raw and denoised: see below); ``W`` grows with the
    age of the shown note or of the last onset (93 -> 186 -> 372 ms at 22050 Hz).  A noise
    floor per frequency (the 20th percentile of blocks of bins, at most
    ``dynamic_range_db`` below the strongest peak) turns it into "dB above the noise",
@@ -34,8 +34,6 @@ How a reading is made (frequencies in Hz, frames in samples, levels in dB):
    after it starts).  ``(f_k / k)^2 = a + b k^2`` is fitted by weighted least squares
    (weights from each partial's SNR, outliers dropped): the first partial -- what a
    strobe tuner locks to -- is ``f1 = sqrt(a + b)``, the inharmonicity ``B = b / a``.
-   With a denoised signal the shown note is also measured on the raw one and the
-   estimate with the smaller uncertainty kept (the denoiser keeps the noisy phase).
 5. **Which note.**  The shown track is kept while it lasts; a fresh pluck clearly stronger
    (``switch_db``) or any far stronger note (``dominant_db``) takes over, and so does the
    note an octave (twelfth) below when its own partials add energy (low strings have weak
@@ -49,6 +47,17 @@ How a reading is made (frequencies in Hz, frames in samples, levels in dB):
    the peg being turned) is followed along a fitted line carried to the newest sample.
    The name has hysteresis (three times the uncertainty of the shown pitch, between
    ``min_hysteresis_cents`` and ``hysteresis_cents``) so it does not flicker on a boundary.
+
+**Raw and denoised.**  With a denoised signal (``update(raw, denoised)``) the two play
+different parts (defaults ``fuse_spectra="max"``, ``measure_on="raw"``): the candidate
+spectrum is the bin-wise maximum of the two "dB above the noise" maps -- the denoiser
+removes noise, but a small mask also thins out weak guitar partials (a low string's
+fundamental and odd partials), and a tracker that saw only the denoised signal then
+reads the octave above; the precise estimates (and with them the octave and
+sub-harmonic checks) use the raw signal, whose partials keep their true levels and
+phases.  Onsets are detected on the denoised signal.  ``fuse_spectra="denoised",
+measure_on="best"`` gives the earlier behaviour (everything on the denoised signal, the
+shown note also measured on the raw one and the smaller uncertainty kept).
 
 Only numpy and scipy; per hop just a copy into the ring buffer.
 """
@@ -145,6 +154,10 @@ class PitchParams:
     steady_rms_cents: float = 1.5          # later ones lie this close to a straight line
     max_steady_rms_cents: float = 4.0      # ... (or 3 sigma, up to this) ...
     max_glide_cents_s: float = 100.0       # ... changing at most this fast (peg turning)
+    # with a denoised signal (see "Raw and denoised" in the module docstring)
+    fuse_spectra: str = "max"              # candidate spectrum: "max" of raw and denoised, or "denoised"
+    measure_on: str = "raw"                # precise estimates on "raw", or on the denoised signal
+                                           # (the shown note also on the raw one, the better kept: "best")
     ready_spread_cents: float = 3.0        # a note is first shown only when its peaks are this
                                            # sharp (frequency spread across a peak's bins)
     # averaging and display
@@ -166,6 +179,10 @@ class PitchParams:
             raise ValueError("windows_s must be positive")
         if self.n_fft_s < max(self.windows_s) * 0.99:
             raise ValueError("n_fft_s must be at least the longest window")
+        if self.fuse_spectra not in ("denoised", "max"):
+            raise ValueError(f"fuse_spectra must be 'denoised' or 'max', got {self.fuse_spectra!r}")
+        if self.measure_on not in ("best", "raw"):
+            raise ValueError(f"measure_on must be 'best' or 'raw', got {self.measure_on!r}")
 
 
 def _pow2(n: float) -> int:
@@ -542,7 +559,7 @@ class PitchTracker:
         t = self.t
         self._reading_idx += 1
         dec = "den" if self._have_den else "raw"
-        onset = self._detect_onset(self._den if self._have_den else self._raw)
+        self._detect_onset(self._den if self._have_den else self._raw)
         x = self._raw.last(self.lag)
         level = float(_sum(x * x)) / self.lag            # = np.mean(x ** 2), less overhead
         if self._have_den:
@@ -559,6 +576,14 @@ class PitchTracker:
         S = self._spec(dec, W, cache)
         C = S.pdb - (S.noise_db + p.noise_margin_db)
         np.minimum(np.maximum(C, 0.0, out=C), p.clip_db, out=C)      # np.clip, faster
+        if self._have_den and p.fuse_spectra == "max":
+            # a partial counts where it stands out in either signal: the denoiser lowers
+            # the noise, but may also thin out weak guitar partials (a low string's
+            # fundamental, its odd partials), which the raw signal still has
+            Sr = self._spec("raw", W, cache)
+            Cr = Sr.pdb - (Sr.noise_db + p.noise_margin_db)
+            np.minimum(np.maximum(Cr, 0.0, out=Cr), p.clip_db, out=Cr)
+            np.maximum(C, Cr, out=C)
         sal, saln = self._salience(C, W)
         cands = self._candidates(sal, saln)
         self._update_tracks(cands, saln, W, cache)
@@ -566,7 +591,7 @@ class PitchTracker:
         est_shown = None
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
             est_shown = shown.last_est
-            if self._have_den:   # the precise estimate may be better on the raw signal
+            if self._have_den and p.measure_on == "best":   # it may be better on the raw signal
                 raw_est = self._estimate(shown, "raw", cache)
                 if raw_est is not None and raw_est.n >= p.min_partials and raw_est.sigma < est_shown.sigma:
                     est_shown = raw_est
@@ -743,7 +768,7 @@ class PitchTracker:
             else:   # unknown start: it was present in the frame that found it
                 start, ob = self.n_samples - W // 2, False
             self._tracks.append(_Track(f, born=idx, start=start, onset_born=ob))
-        dec = "den" if self._have_den else "raw"
+        dec = "den" if self._have_den and self.p.measure_on != "raw" else "raw"
         for tr in self._tracks:
             tr.sal = self._salience_at(saln, tr.f)
         # measure the shown note, then those waiting longest (new ones first), then the
@@ -884,8 +909,11 @@ class PitchTracker:
             if rivals:
                 cur = max(rivals, key=self._score)
             else:   # the shown note may be the upper octave (twelfth) of a ready track
+                # (right after a pluck, one estimate with partials of its own is evidence
+                # enough: the first readings of a low string often show its octave)
+                young = cur.onset_born and cur.n_est < p.established_readings
                 for tr in self._tracks:
-                    if tr is cur or not self._ready(tr) or tr.own_seen < p.own_evidence:
+                    if tr is cur or not self._ready(tr) or tr.own_seen < (1 if young and tr.onset_born else p.own_evidence):
                         continue
                     # its own (odd) partials add energy, or it explains its series as fully
                     if not (tr.energy_db >= cur.energy_db + 1.0
