@@ -43,7 +43,7 @@ run "$CT" data build --out "$HOLDOUT" --holdout --snrs clean,10,5,0,-5 --n-mixes
 
 stamp "2/5 train (resumes from $RUNS/edge if interrupted)"
 run "$CT" train --preset edge --variant mask --data "$DATA" --out "$RUNS/edge" --epochs "$EPOCHS" --schedule-epochs "$SCHEDULE_EPOCHS" --seed "$SEED" \
-    --suppression-weight 4 --clip-norm 1 --learning-rate 5e-4 --model-version "edge-mask-v2-s$SEED" --quiet
+    --model-version "edge-mask-v1-s$SEED" --quiet
 
 stamp "3/5 publish"
 run "$PY" -m cleartune.train.publish "$RUNS/edge/model.keras" "$MODELS/edge_float.keras"
