@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-pyin", action="store_true", help="skip the librosa.pyin reference")
     g = parser.add_argument_group("accuracy")
     g.add_argument("--max-clips", type=int, default=None, metavar="N",
-                   help="clips scored, spread evenly over the SNRs (default 150, ~10-15 min here; 0 = all)")
+                   help="clips scored, spread evenly over the SNRs (default 300: all of data/holdout, ~7 min here; 0 = all)")
     g.add_argument("--systems", default=None, metavar="LIST",
                    help="comma-separated subset of tracker,tracker+float,tracker+int8,pyin,harmonic_sum (default all)")
     g.add_argument("--settle", type=float, default=None, metavar="S",
