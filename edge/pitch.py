@@ -57,7 +57,13 @@ reads the octave above; the precise estimates (and with them the octave and
 sub-harmonic checks) use the raw signal, whose partials keep their true levels and
 phases.  Onsets are detected on the denoised signal.  ``fuse_spectra="denoised",
 measure_on="best"`` gives the earlier behaviour (everything on the denoised signal, the
-shown note also measured on the raw one and the smaller uncertainty kept).
+shown note also measured on the raw one and the smaller uncertainty kept): better with a
+near-perfect denoiser (``tests/test_pitch.py::test_denoised_signal_decides``), worse with
+the shipped mask, whose thinned partials it reads as an octave
+(``tests/test_pitch_noise.py::test_thinned_denoised_signal_does_not_lift_the_octave``).
+On real mixes with the shipped int8 model the defaults read 0.6 points more right notes
+overall (300 holdout + 200 data/edge test mixes: 85.4 against 84.8 %; the -5 dB figures of
+the two halves of the holdout disagree in sign, so that level is within the noise).
 
 Only numpy and scipy; per hop just a copy into the ring buffer.
 """
