@@ -21,7 +21,6 @@ import importlib.util
 import signal
 import sys
 import threading
-from dataclasses import dataclass
 from typing import Any, Optional
 
 #: Modes the GPIO button cycles through (``note`` joins when a target is configured).
@@ -68,25 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="setup details on stderr")
 
 
-@dataclass(frozen=True)
-class _FallbackConfig:
-    """The settings ``run`` needs when firmware_bridge (RunConfig) is not installed."""
-
-    input: str = "mic"
-    a4: float = 440.0
-    mode: str = "chromatic"
-    tuning: str = "standard"
-    target: Optional[str] = None
-    model: Optional[str] = None
-    threads: Optional[int] = None
-    denoise: bool = True
-    duration: Optional[float] = None
-    realtime: bool = False
-    outputs: tuple = ("stdout",)
-    gpio_button_action: str = "mode"
-    a4_choices: tuple = (440.0,)
-
-
 def _resolve_config(args: argparse.Namespace) -> Any:
     config = _bridge("config")
     if config is not None and hasattr(config, "resolve_run_config"):
@@ -101,7 +81,9 @@ def _resolve_config(args: argparse.Namespace) -> Any:
             raise CleartuneError(f"output {spec!r} needs cleartune.firmware_bridge; only stdout is available")
     vals = {k: getattr(args, k) for k in ("input", "a4", "mode", "tuning", "target", "model", "threads", "duration")
             if getattr(args, k, None) is not None}
-    return _FallbackConfig(outputs=outs, denoise=not args.no_denoise, realtime=bool(args.realtime), **vals)
+    from .run_settings import RunSettings
+
+    return RunSettings(outputs=outs, denoise=not args.no_denoise, realtime=bool(args.realtime), **vals)
 
 
 def _make_sink(cfg: Any, *, on_button: Any) -> Any:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
+from cleartune.edge.run_settings import RunSettings
+
 from .errors import ConfigError
 
 #: A GPIO pin as gpiozero takes it: a BCM number (17) or a name ("GPIO17", "BOARD11").
@@ -44,8 +46,9 @@ _PARSER_KEY = "_cleartune_run_parser"
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """Everything ``cleartune run`` needs.  Units in brackets.
+class RunConfig(RunSettings):
+    """Everything ``cleartune run`` needs.  Units in brackets.  The input / analysis fields
+    and ``outputs`` come from :class:`cleartune.edge.run_settings.RunSettings`.
 
     Input / analysis (used by the runtime):
         input        ``mic``, ``mic:DEVICE``, a WAV path or ``-`` (stdin PCM)
@@ -73,19 +76,7 @@ class RunConfig:
         config_path  the TOML file that was read, or None
     """
 
-    # input / analysis
-    input: str = "mic"
-    a4: float = 440.0
-    mode: str = "chromatic"
-    tuning: str = "standard"
-    target: Optional[str] = None
-    model: Optional[str] = None
-    threads: Optional[int] = None
-    denoise: bool = True
-    duration: Optional[float] = None
-    realtime: bool = False
-    # outputs
-    outputs: tuple[str, ...] = ("stdout",)
+    # outputs (input / analysis fields and `outputs`: RunSettings)
     in_tune_cents: float = 2.0
     # serial
     wire: str = "text"
