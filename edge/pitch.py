@@ -137,7 +137,7 @@ class PitchParams:
     max_tracks: int = 5                    # note hypotheses followed at once
     confirm_readings: int = 3              # precise estimates before a track can be shown
     onset_confirm_readings: int = 2        # ... for a track that started at an onset
-    onset_birth_readings: int = 2          # a track appearing this soon after an onset started there
+    onset_birth_readings: int = 3          # a track appearing this soon after an onset started there
     challenge_readings: int = 10           # a fresh pluck may take over for this many readings ...
     switch_db: float = 3.0                 # ... if its partials are this much stronger
     dominant_db: float = 10.0              # any note this much stronger takes over
