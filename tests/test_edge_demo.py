@@ -71,3 +71,33 @@ def test_demo_strings_are_heard_in_order_with_their_detuning(demo_readings):
     assert [s.note for s in segs] == [n for n, _ in EXPECTED]
     for s, (note, c) in zip(segs, EXPECTED):
         assert s.cents == pytest.approx(c, abs=HEARD_CENTS_TOL), note
+
+
+@pytest.fixture(scope="module")
+def demo_readings_denoised():
+    import io
+    from contextlib import redirect_stdout
+
+    from cleartune.edge.denoiser import default_model_path
+
+    if default_model_path() is None:
+        pytest.skip("no shipped model")
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = main(["analyze", str(WAV), "--json"])
+    assert rc == 0
+    return [json.loads(l) for l in buf.getvalue().splitlines()]
+
+
+def test_demo_with_the_shipped_denoiser(demo_readings_denoised):
+    """The default path (int8 denoiser): the same six strings and detunings, and at most
+    two stray readings (a pluck's first reading may name its octave or the last string's
+    partial)."""
+    readings = [Reading(t=r["t"], note=r["note"], cents=r["cents"], f0_hz=r["f0_hz"]) for r in demo_readings_denoised]
+    segs = [s for s in summarize(readings) if s.end - s.start >= 0.3]
+    assert [s.note for s in segs] == [n for n, _ in EXPECTED]
+    for s, (note, c) in zip(segs, EXPECTED):
+        assert s.cents == pytest.approx(c, abs=HEARD_CENTS_TOL), note
+    names = {n for n, _ in EXPECTED}
+    stray = [r for r in demo_readings_denoised if r["note"] is not None and r["note"] not in names]
+    assert len(stray) <= 2, stray
