@@ -47,23 +47,13 @@ _PARSER_KEY = "_cleartune_run_parser"
 
 @dataclass(frozen=True)
 class RunConfig(RunSettings):
-    """Everything ``cleartune run`` needs.  Units in brackets.  The input / analysis fields
-    and ``outputs`` come from :class:`cleartune.edge.run_settings.RunSettings`.
+    """Everything ``cleartune run`` needs.  Units in brackets.
 
-    Input / analysis (used by the runtime):
-        input        ``mic``, ``mic:DEVICE``, a WAV path or ``-`` (stdin PCM)
-        a4           reference pitch [Hz]
-        mode         ``chromatic`` | ``guitar`` | ``note``
-        tuning       tuning name or note list (mode ``guitar``)
-        target       target note for mode ``note`` (e.g. ``"A4"``) or None
-        model        path of a ``.tflite`` denoiser or None for the shipped one
-        threads      interpreter threads or None for the runtime's default
-        denoise      run the denoiser (False: tracker on the raw signal)
-        duration     stop after this much audio [s] or None
-        realtime     pace file input at real time
+    Input / analysis (``input a4 mode tuning target model threads denoise duration
+    realtime``) and ``outputs`` (the output specs: ``stdout``, ``text``, ``tui``, ``gpio``,
+    ``serial:PORT``): :class:`cleartune.edge.run_settings.RunSettings`, documented there.
 
     Outputs:
-        outputs      output specs (``stdout``, ``text``, ``tui``, ``gpio``, ``serial:PORT``)
         in_tune_cents  half-width of the in-tune window [cents]
         wire, baud   serial wire format (``text`` | ``binary``) and speed [baud]
         serial_write_timeout  [s] per write; serial_queue  readings kept while the port is slow/away
