@@ -534,6 +534,11 @@ class PitchTracker:
             S = cache[key] = _Spec(X, mag, pdb, noise_db, pdb - noise_db)
         return S
 
+    def _above_floor(self, S: _Spec) -> np.ndarray:
+        """dB above the noise floor plus ``noise_margin_db``, clipped to ``[0, clip_db]`` (a new array)."""
+        C = S.pdb - (S.noise_db + self.p.noise_margin_db)
+        return np.minimum(np.maximum(C, 0.0, out=C), self.p.clip_db, out=C)      # np.clip, faster
+
     def _lagged(self, which: str, W: int, lag: int, cache: dict, *, offset: int = 0) -> np.ndarray:
         """Spectrum of the frame ``lag`` samples before the one ending ``offset`` before the
         newest (the previous reading's when it used the same frame)."""
@@ -579,17 +584,12 @@ class PitchTracker:
         # spectra of this reading; the previous reading's frames are this one's lagged frames
         cache: dict = {("X", which, w, self.lag): X for (which, w), X in self._prev.items()}
         W = self._decision_window()
-        S = self._spec(dec, W, cache)
-        C = S.pdb - (S.noise_db + p.noise_margin_db)
-        np.minimum(np.maximum(C, 0.0, out=C), p.clip_db, out=C)      # np.clip, faster
+        C = self._above_floor(self._spec(dec, W, cache))
         if self._have_den and p.fuse_spectra == "max":
             # a partial counts where it stands out in either signal: the denoiser lowers
             # the noise, but may also thin out weak guitar partials (a low string's
             # fundamental, its odd partials), which the raw signal still has
-            Sr = self._spec("raw", W, cache)
-            Cr = Sr.pdb - (Sr.noise_db + p.noise_margin_db)
-            np.minimum(np.maximum(Cr, 0.0, out=Cr), p.clip_db, out=Cr)
-            np.maximum(C, Cr, out=C)
+            np.maximum(C, self._above_floor(self._spec("raw", W, cache)), out=C)
         sal, saln = self._salience(C, W)
         cands = self._candidates(sal, saln)
         self._update_tracks(cands, saln, W, cache)
