@@ -58,8 +58,6 @@ PI4_GMACS_PER_CORE = (1.0, 2.0)
 #: Targets.
 TARGET_PIPELINE_MEDIAN_MS = 5.0     # STFT + int8 denoiser + pitch per hop, median, 1 thread
 TARGET_PYIN_SPEEDUP = 10.0          # pipeline at least this many times faster than pyin per window
-#: pyin's frame [samples] (bench.references.pyin_track's default)
-PYIN_FRAME = 2048
 DEFAULT_CLIPS = 8
 DEFAULT_THREADS = (1, 4)
 #: Audio at the start of the stream that is processed but not recorded [s].
@@ -225,6 +223,7 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
     """Measure every stage for every system side by side (see the module docstring) and
     return the result dict (what :func:`write_latency` writes).  ``clips``: float32 mono
     clips at the models' rate (default: 8 synthetic ones)."""
+    from cleartune.bench.references import GUITAR_FMAX, GUITAR_FMIN, PYIN_FRAME, pyin_track
     from cleartune.edge import audio_io
     from cleartune.edge.params import EDGE
     from cleartune.edge.pitch import PitchParams
@@ -251,11 +250,12 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
     log(f"latency: systems {', '.join(s.key for s in systems)}" + (" + librosa.pyin" if with_pyin else ""))
 
     sinks = _make_sinks()
-    pyin_fn = None
+    rh = PitchParams().reading_hops
+    pyin_win = PYIN_FRAME + (rh - 1) * hop       # a live pyin tuner's input: the newest rh frames
+    pyin_fn = pyin_live = None
     if with_pyin:
-        from cleartune.bench.references import pyin_track
-
         pyin_fn = lambda x: pyin_track(x, sample_rate=sr, hop=hop)  # noqa: E731
+        pyin_live = lambda x: pyin_track(x, sample_rate=sr, hop=hop, center=False)  # noqa: E731
 
     audio = np.concatenate(clips).astype(np.float32)
     bounds = np.cumsum([len(c) for c in clips])
@@ -263,8 +263,6 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
     read_ns: list[int] = []
     pyin_frame_ns: list[float] = []
     pyin_stream_ns: list[float] = []      # per hop: one streaming pyin call / reading_hops
-    rh = PitchParams().reading_hops
-    pyin_win = PYIN_FRAME + (rh - 1) * hop
     out_ns: dict[str, list[int]] = {k: [] for k in sinks}
     with tempfile.TemporaryDirectory(prefix="cleartune-bench-") as tmp:
         wav = Path(tmp) / "latency.wav"
@@ -321,11 +319,11 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
                                 if rec:
                                     out_ns[name].append(dt)
                     n_hop += 1
-                    if pyin_fn is not None and rec and n_hop % rh == 0 and n_hop * hop >= pyin_win:
+                    if pyin_live is not None and rec and n_hop % rh == 0 and n_hop * hop >= pyin_win:
                         # a live pyin tuner: the newest reading_hops frames, once per reading
                         seg = audio[n_hop * hop - pyin_win:n_hop * hop]
                         t0 = time.perf_counter_ns()
-                        pyin_track(seg, sample_rate=sr, hop=hop, frame_length=PYIN_FRAME, center=False)
+                        pyin_live(seg)
                         pyin_stream_ns.append((time.perf_counter_ns() - t0) / rh)
                 # the clips the stream has passed: pyin on each (its cost per output frame), in step with the stream
                 clip_i = run_pyin(clip_i, n_hop * hop)
@@ -359,8 +357,8 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
         "serial_sink": serial_stats,
     }
     pyin = {"per_frame": summarize_ms(pyin_frame_ns), "clips": len(pyin_frame_ns),
-            "what": "librosa.pyin (bench.references.pyin_track: fmin 60, fmax 1400 Hz, frame 2048, hop "
-                    f"{hop}) over a whole clip, time / output frames",
+            "what": f"librosa.pyin (bench.references.pyin_track: fmin {GUITAR_FMIN:g}, fmax {GUITAR_FMAX:g} Hz, "
+                    f"frame {PYIN_FRAME}, hop {hop}) over a whole clip, time / output frames",
             "streaming_per_hop": summarize_ms(pyin_stream_ns), "streaming_calls": len(pyin_stream_ns),
             "streaming_what": f"librosa.pyin on the newest {pyin_win} samples (uncentred, {rh} frames) at every "
                               f"reading, time / {rh} hops"} if with_pyin else None

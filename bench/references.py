@@ -32,6 +32,8 @@ from cleartune.edge.params import EDGE
 #: Guitar range used by the references [Hz].
 GUITAR_FMIN = 60.0
 GUITAR_FMAX = 1400.0
+#: librosa.pyin's frame [samples] (its default at 22050 Hz).
+PYIN_FRAME = 2048
 
 Track = Tuple[np.ndarray, np.ndarray]
 Tracker = Callable[[np.ndarray], Track]
@@ -39,7 +41,7 @@ Tracker = Callable[[np.ndarray], Track]
 
 # -- references ---------------------------------------------------------------------------
 def pyin_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-               fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX, frame_length: int = 2048,
+               fmin: float = GUITAR_FMIN, fmax: float = GUITAR_FMAX, frame_length: int = PYIN_FRAME,
                center: bool = True) -> Track:
     """librosa.pyin f0 per hop (``nan`` when unvoiced); frames centred on ``k * hop`` (``center``),
     else frame ``k`` starts at ``k * hop`` (``(len(x) - frame_length) // hop + 1`` frames: what a
