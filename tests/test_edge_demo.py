@@ -26,16 +26,21 @@ EXPECTED = [("E2", -2.0), ("A2", -15.0), ("D3", -1.0), ("G3", -1.0), ("B3", +7.0
 HEARD_CENTS_TOL = 4.0
 
 
-@pytest.fixture(scope="module")
-def demo_readings():
+def _analyze(*flags: str) -> list:
+    """``cleartune analyze demo.wav --json FLAGS`` -> its readings (dicts)."""
     import io
     from contextlib import redirect_stdout
 
     buf = io.StringIO()
     with redirect_stdout(buf):
-        rc = main(["analyze", str(WAV), "--json", "--no-denoise"])
+        rc = main(["analyze", str(WAV), "--json", *flags])
     assert rc == 0
     return [json.loads(l) for l in buf.getvalue().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def demo_readings():
+    return _analyze("--no-denoise")
 
 
 def test_demo_files_are_small_and_present():
@@ -65,39 +70,33 @@ def test_demo_has_at_least_ten_readings_per_second(demo_readings):
     assert len(demo_readings) >= 10 * len(x) / sr - 1
 
 
-def test_demo_strings_are_heard_in_order_with_their_detuning(demo_readings):
-    readings = [Reading(t=r["t"], note=r["note"], cents=r["cents"], f0_hz=r["f0_hz"]) for r in demo_readings]
-    segs = [s for s in summarize(readings) if s.end - s.start >= 0.3]
+def _assert_strings_heard(readings: list) -> None:
+    """The six strings, in order, each held >= 0.3 s at its measured detuning."""
+    rs = [Reading(t=r["t"], note=r["note"], cents=r["cents"], f0_hz=r["f0_hz"]) for r in readings]
+    segs = [s for s in summarize(rs) if s.end - s.start >= 0.3]
     assert [s.note for s in segs] == [n for n, _ in EXPECTED]
     for s, (note, c) in zip(segs, EXPECTED):
         assert s.cents == pytest.approx(c, abs=HEARD_CENTS_TOL), note
 
 
+def test_demo_strings_are_heard_in_order_with_their_detuning(demo_readings):
+    _assert_strings_heard(demo_readings)
+
+
 @pytest.fixture(scope="module")
 def demo_readings_denoised():
-    import io
-    from contextlib import redirect_stdout
-
     from cleartune.edge.denoiser import default_model_path
 
     if default_model_path() is None:
         pytest.skip("no shipped model")
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        rc = main(["analyze", str(WAV), "--json"])
-    assert rc == 0
-    return [json.loads(l) for l in buf.getvalue().splitlines()]
+    return _analyze()
 
 
 def test_demo_with_the_shipped_denoiser(demo_readings_denoised):
     """The default path (int8 denoiser): the same six strings and detunings, and at most
     two stray readings (a pluck's first reading may name its octave or the last string's
     partial)."""
-    readings = [Reading(t=r["t"], note=r["note"], cents=r["cents"], f0_hz=r["f0_hz"]) for r in demo_readings_denoised]
-    segs = [s for s in summarize(readings) if s.end - s.start >= 0.3]
-    assert [s.note for s in segs] == [n for n, _ in EXPECTED]
-    for s, (note, c) in zip(segs, EXPECTED):
-        assert s.cents == pytest.approx(c, abs=HEARD_CENTS_TOL), note
+    _assert_strings_heard(demo_readings_denoised)
     names = {n for n, _ in EXPECTED}
     stray = [r for r in demo_readings_denoised if r["note"] is not None and r["note"] not in names]
     assert len(stray) <= 2, stray
