@@ -28,7 +28,7 @@ from cleartune.edge.reading import Reading
 
 from .config import Pin, RunConfig
 from .errors import GpioError
-from .outputs import BaseSink
+from .sink import BaseSink
 from .wire import DEFAULT_IN_TUNE_CENTS
 
 log = logging.getLogger("cleartune.firmware_bridge.gpio")

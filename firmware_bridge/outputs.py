@@ -18,57 +18,16 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
-from typing import Any, Callable, Iterable, Optional, Protocol, TextIO, runtime_checkable
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 from cleartune.edge.reading import Reading
 
 from .config import RunConfig, parse_output_spec
 from .errors import BridgeError
+from .sink import BaseSink, Sink
 from .wire import format_text_line
 
 log = logging.getLogger("cleartune.firmware_bridge")
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """What the runtime writes readings to."""
-
-    def write(self, reading: Reading, *, file: Optional[str] = None) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class BaseSink:
-    """Context manager and idempotent :meth:`close` (subclasses implement ``_close``)."""
-
-    def __init__(self) -> None:
-        self._closed = False
-        self._close_lock = threading.Lock()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def write(self, reading: Reading, *, file: Optional[str] = None) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Flush and release; safe to call more than once and from a signal handler's thread."""
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._close()
-
-    def _close(self) -> None:
-        pass
-
-    def __enter__(self) -> "BaseSink":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
 
 class _StreamSink(BaseSink):

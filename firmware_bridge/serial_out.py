@@ -27,7 +27,7 @@ from cleartune.edge.reading import Reading
 
 from .config import RunConfig
 from .errors import SerialOutputError
-from .outputs import BaseSink
+from .sink import BaseSink
 from .wire import DEFAULT_IN_TUNE_CENTS, encode_frame, format_text_line
 
 log = logging.getLogger("cleartune.firmware_bridge.serial")

@@ -20,7 +20,7 @@ from typing import Callable, Optional, TextIO
 
 from cleartune.edge.reading import Reading
 
-from .outputs import BaseSink
+from .sink import BaseSink
 from .wire import DEFAULT_IN_TUNE_CENTS
 
 RANGE_CENTS = 50.0                 # [cents] needle full scale (half a semitone)
