@@ -37,9 +37,11 @@ def add_tuner_arguments(parser: argparse.ArgumentParser, *, defaults: bool = Tru
 
     add("--a4", type=float, default=440.0, metavar="HZ", help="reference pitch [Hz]")
     add("--mode", default="chromatic", metavar="MODE",
-        help="chromatic, guitar (nearest string of --tuning), note (--target) or a note name such as A4")
+        help="chromatic (B0..C8), guitar or instrument (nearest string of --tuning), note (--target) "
+             "or a note name such as A4")
     add("--tuning", default="standard", metavar="TUNING",
-        help='tuning name (standard, drop-d, ...) or notes "D2,A2,D3,G3,B3,E4"')
+        help="tuning name (standard, drop-d, dadgad, 7-string, 8-string, bass, bass-5, bass-6, ukulele, "
+             'ukulele-low-g, baritone-ukulele, ...) or notes "D2,A2,D3,G3,B3,E4"')
     add("--target", default=None, metavar="NOTE", help="target note for --mode note")
     add("--model", default=None, metavar="PATH",
         help="denoiser .tflite (its .json sidecar beside it); default: the shipped one")

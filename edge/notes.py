@@ -1,4 +1,4 @@
-"""Note names, reference pitch, guitar tunings and the three display modes.
+"""Note names, reference pitch, the tuner's range, instrument tunings and the display modes.
 
 Scientific pitch notation: ``C4`` is middle C, ``A4`` is the reference pitch (440 Hz by
 default, MIDI 69), sharps are written ``C#4``; flats (``Db4``, ``Bb3``) and the Unicode
@@ -10,8 +10,14 @@ semitone, 1200 per octave).
 :class:`NoteMapper` turns a fundamental frequency into what the display shows:
 
 * ``mode="chromatic"``: the nearest equal-tempered note;
-* ``mode="guitar"``: the nearest open string of the tuning (nearest in cents);
+* ``mode="guitar"`` (alias ``"instrument"``): the nearest open string of the tuning
+  (nearest in cents); tunings for guitar (6, 7 and 8 strings), bass (4, 5 and 6 strings)
+  and ukulele (re-entrant G4, low G, baritone) are in :data:`TUNINGS`;
 * ``mode="note"``: one fixed target note (``target="A4"``); cents are relative to it.
+
+The tuner's range is :data:`RANGE_LOW` (B0, 30.87 Hz, a 5-string bass's low string) to
+:data:`RANGE_HIGH` (C8, 4186 Hz) in every mode; :func:`in_range` says whether a
+frequency lies within it (up to half a semitone outside the two end notes).
 
 Errors a user can cause (bad note name, unknown tuning, reference pitch outside
 415..466 Hz, unknown mode) raise :class:`NoteError`, which is both a
@@ -40,6 +46,13 @@ CENTS_PER_SEMITONE = 100.0
 MIDI_MIN, MIDI_MAX = 0, 127
 
 MODES = ("chromatic", "guitar", "note")
+#: Other words accepted for a mode (``--mode instrument`` = ``guitar``: any stringed
+#: instrument's open strings, per ``--tuning``).
+MODE_ALIASES = {"instrument": "guitar", "strings": "guitar"}
+
+#: The tuner's range, as MIDI numbers: B0 (30.87 Hz at A4 = 440) to C8 (4186 Hz).
+RANGE_LOW = 23
+RANGE_HIGH = 108
 
 _NOTE_RE = re.compile(r"^\s*([A-Ga-g])\s*(#|b|♯|♭|s|x)?\s*(-?\d+)\s*$")
 
@@ -87,6 +100,27 @@ def shift_cents(f: float, c: float) -> float:
     return float(f) * 2.0 ** (float(c) / CENTS_PER_OCTAVE)
 
 
+def in_range(f: float, *, a4: float = A4_DEFAULT) -> bool:
+    """Whether frequency ``f`` [Hz] is within the tuner's range: its nearest note lies in
+    ``RANGE_LOW..RANGE_HIGH`` (B0..C8) under reference ``a4`` [Hz].  False for f <= 0."""
+    f = float(f)
+    if not (f > 0.0 and math.isfinite(f)):
+        return False
+    m = hz_to_midi(f, a4=a4)
+    return RANGE_LOW - 0.5 <= m < RANGE_HIGH + 0.5
+
+
+def normalize_mode(mode: str) -> str:
+    """A mode word as the user typed it -> one of :data:`MODES` (aliases resolved,
+    case-insensitive).  Raises :class:`NoteError` for an unknown word."""
+    m = str(mode).strip().lower()
+    m = MODE_ALIASES.get(m, m)
+    if m not in MODES:
+        raise NoteError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)} "
+                        f"({', '.join(f'{a} = {b}' for a, b in MODE_ALIASES.items())})")
+    return m
+
+
 def midi_to_name(midi: int) -> str:
     """``69 -> "A4"``, ``61 -> "C#4"``, ``40 -> "E2"``."""
     m = int(round(midi))
@@ -126,7 +160,8 @@ def normalize_note(name: str) -> str:
 # -- tunings ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Tuning:
-    """A guitar tuning: a name and its open strings, low to high (MIDI numbers)."""
+    """An instrument tuning: a name and its open strings (MIDI numbers), in string order
+    from the lowest-sounding string, except re-entrant tunings (ukulele: G4 C4 E4 A4)."""
 
     name: str
     midis: tuple[int, ...]
@@ -138,7 +173,7 @@ class Tuning:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """String names low to high, e.g. ``("E2", "A2", "D3", "G3", "B3", "E4")``."""
+        """String names in string order, e.g. ``("E2", "A2", "D3", "G3", "B3", "E4")``."""
         return tuple(midi_to_name(m) for m in self.midis)
 
     def frequencies(self, *, a4: float = A4_DEFAULT) -> tuple[float, ...]:
@@ -161,7 +196,7 @@ def _t(name: str, spec: str) -> Tuning:
     return Tuning(name=name, midis=tuple(parse_note(n) for n in spec.split()))
 
 
-#: Named tunings (low string first).
+#: Named tunings (low string first; the ukulele's re-entrant G4 first as it is strung).
 TUNINGS: dict[str, Tuning] = {
     t.name: t
     for t in (
@@ -174,11 +209,26 @@ TUNINGS: dict[str, Tuning] = {
         _t("open-d", "D2 A2 D3 F#3 A3 D4"),
         _t("open-e", "E2 B2 E3 G#3 B3 E4"),
         _t("drop-c", "C2 G2 C3 F3 A3 D4"),
+        _t("7-string", "B1 E2 A2 D3 G3 B3 E4"),
+        _t("8-string", "F#1 B1 E2 A2 D3 G3 B3 E4"),
+        _t("bass", "E1 A1 D2 G2"),
+        _t("bass-5", "B0 E1 A1 D2 G2"),
+        _t("bass-6", "B0 E1 A1 D2 G2 C3"),
+        _t("bass-drop-d", "D1 A1 D2 G2"),
+        _t("ukulele", "G4 C4 E4 A4"),
+        _t("ukulele-low-g", "G3 C4 E4 A4"),
+        _t("baritone-ukulele", "D3 G3 B3 E4"),
     )
 }
 _ALIASES = {"std": "standard", "e-standard": "standard", "dropd": "drop-d", "eb": "half-step-down",
             "e-flat": "half-step-down", "half-step": "half-step-down", "openg": "open-g", "opend": "open-d",
-            "opene": "open-e", "dropc": "drop-c", "d-standard": "full-step-down"}
+            "opene": "open-e", "dropc": "drop-c", "d-standard": "full-step-down",
+            "7": "7-string", "7string": "7-string", "seven-string": "7-string", "guitar-7": "7-string",
+            "8": "8-string", "8string": "8-string", "eight-string": "8-string", "guitar-8": "8-string",
+            "bass-4": "bass", "bass4": "bass", "4-string-bass": "bass", "bass-standard": "bass",
+            "bass5": "bass-5", "5-string-bass": "bass-5", "bass6": "bass-6", "6-string-bass": "bass-6",
+            "uke": "ukulele", "soprano-ukulele": "ukulele", "concert-ukulele": "ukulele", "tenor-ukulele": "ukulele",
+            "ukulele-low": "ukulele-low-g", "uke-low-g": "ukulele-low-g", "baritone-uke": "baritone-ukulele"}
 
 
 def get_tuning(spec: Union[str, Sequence[str], Tuning]) -> Tuning:
@@ -219,8 +269,8 @@ class NoteMapper:
 
     Parameters (keyword-only):
         a4:     reference pitch [Hz], 415..466.
-        mode:   ``"chromatic"`` (nearest note), ``"guitar"`` (nearest string of ``tuning``),
-                ``"note"`` (always ``target``).
+        mode:   ``"chromatic"`` (nearest note), ``"guitar"`` or ``"instrument"`` (nearest
+                string of ``tuning``), ``"note"`` (always ``target``).
         tuning: tuning name, custom note list or :class:`Tuning` (used by ``"guitar"``).
         target: note name for ``mode="note"`` (required there, e.g. ``"A4"``); given with
                 another mode it is an error.
@@ -229,9 +279,7 @@ class NoteMapper:
     def __init__(self, *, a4: float = A4_DEFAULT, mode: str = "chromatic",
                  tuning: Union[str, Sequence[str], Tuning] = "standard", target: Optional[str] = None) -> None:
         self.a4 = check_a4(a4)
-        mode = str(mode).strip().lower()
-        if mode not in MODES:
-            raise NoteError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        mode = normalize_mode(mode)
         self.mode = mode
         self.tuning = get_tuning(tuning)
         if mode == "note":

@@ -39,13 +39,13 @@ STATS_CAPACITY = 1 << 16
 
 def resolve_mode(mode: str, target: Optional[str] = None) -> tuple[str, Optional[str]]:
     """``--mode`` as the CLI takes it -> ``(mode, target)`` for :class:`~cleartune.edge.notes.NoteMapper`:
-    ``chromatic`` / ``guitar`` / ``note`` pass through, a note name (``A4``) means mode
+    ``chromatic`` / ``guitar`` (or ``instrument``) / ``note`` pass through, a note name (``A4``) means mode
     ``note`` with that target.  Raises :class:`~cleartune.edge.notes.NoteError` otherwise."""
-    from .notes import MODES, normalize_note
+    from .notes import MODE_ALIASES, MODES, normalize_mode, normalize_note
 
     m = str(mode).strip()
-    if m.lower() in MODES:
-        return m.lower(), target
+    if m.lower() in MODES or m.lower() in MODE_ALIASES:
+        return normalize_mode(m), target
     try:
         return "note", normalize_note(m)
     except Exception:
