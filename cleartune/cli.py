@@ -24,7 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "quantize": ("cleartune.quantize.cli_quantize", "convert a Keras model to int8 (and float) TFLite"),
     "report": ("cleartune.quantize.cli_report", "float vs int8: per-window latency and accuracy drop"),
     "analyze": ("cleartune.edge.cli_analyze", "read note and cents from audio files (the streaming path, offline)"),
-    "run": ("cleartune.edge.cli_run", "the live tuner loop: mic/file/stdin to stdout/serial/GPIO/terminal"),
+    "run": ("cleartune.firmware_bridge.cli_run", "the live tuner loop: mic/file/stdin to stdout/serial/GPIO/terminal"),
     "bench": ("cleartune.bench.cli_bench", "benchmarks: per-stage latency, accuracy vs SNR, memory, soak"),
     "service": ("cleartune.firmware_bridge.cli_service", "install or show the headless systemd service"),
 }

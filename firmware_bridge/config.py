@@ -1,19 +1,21 @@
-"""Run configuration: a TOML file merged with command-line flags (flags win).
+"""Run configuration of ``cleartune run``: defaults < a TOML file (``--config FILE``) < flags.
 
-``cleartune run`` builds its parser with its own input/analysis flags and calls
-:func:`add_output_arguments` for the output flags; :func:`resolve_run_config` then turns
-the parsed ``args`` into one frozen :class:`RunConfig`::
-
-    defaults  <  TOML file (--config FILE)  <  flags given on the command line
+Every setting is declared once, as a field of :class:`RunConfig` made with :func:`setting`:
+its type and default (the dataclass field), its TOML key, its flag and ``--help`` line (the
+help names the default), the check of its value, and the :class:`Kind` that reads it from
+TOML and from the command line.  :data:`SCHEMA` (the TOML keys), the flags
+(:func:`add_setting_flags`, :func:`add_output_arguments`), :func:`validate`,
+:func:`resolve_run_config` and :func:`config_to_toml` are derived from these fields.
 
 Every TOML key is documented in ``cleartune.example.toml`` next to this module.  Unknown
-sections or keys and wrong types raise :class:`ConfigError` with a one-line message that
-names the file and the key.
+sections or keys, wrong types and values out of range raise :class:`ConfigError` with a
+one-line message that names the file and the key.
 
-Analysis flags (``--input --a4 --mode --tuning --target --model --threads --no-denoise
---duration --realtime``) belong to the runtime's parser; they are read here with
-``getattr`` and count as *given* when they are not ``None`` and differ from the parser's
-default (so a parser default never hides a value from the TOML file).
+The tuning flags (``--a4 --mode --tuning --target --model --threads --no-denoise``) are
+shared with ``cleartune analyze`` and added by
+:func:`cleartune.edge.cli_analyze.add_tuner_arguments`; their settings here name the flag
+only to read it.  A flag counts as *given* when it is not ``None`` and differs from the
+parser's default (so a parser default never hides a value from the TOML file).
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
-from cleartune.edge.run_settings import RunSettings
+from cleartune.edge.notes import A4_DEFAULT
 
 from .errors import ConfigError
 
@@ -45,139 +47,13 @@ CONFIG_ENV = "CLEARTUNE_CONFIG"
 _PARSER_KEY = "_cleartune_run_parser"
 
 
-@dataclass(frozen=True)
-class RunConfig(RunSettings):
-    """Everything ``cleartune run`` needs.  Units in brackets.
-
-    Input / analysis (``input a4 mode tuning target model threads denoise duration
-    realtime``) and ``outputs`` (the output specs: ``stdout``, ``text``, ``tui``, ``gpio``,
-    ``serial:PORT``): :class:`cleartune.edge.run_settings.RunSettings`, documented there.
-
-    Outputs:
-        in_tune_cents  half-width of the in-tune window [cents]
-        wire, baud   serial wire format (``text`` | ``binary``) and speed [baud]
-        serial_write_timeout  [s] per write; serial_queue  readings kept while the port is slow/away
-        serial_sequence       put a sequence byte in binary frames
-        serial_reconnect_min / _max  reconnect backoff bounds [s]
-        gpio_*       pin factory, LED pins (flat / in tune / sharp), PWM brightness,
-                     full-scale deviation for PWM [cents], button pin and action
-        a4_choices   reference pitches [Hz] the button cycles through (action ``a4``)
-        tui_fps      terminal redraw limit [frames/s]
-        config_path  the TOML file that was read, or None
-    """
-
-    # outputs (input / analysis fields and `outputs`: RunSettings)
-    in_tune_cents: float = 2.0
-    # serial
-    wire: str = "text"
-    baud: int = 115200
-    serial_write_timeout: float = 0.2
-    serial_queue: int = 32
-    serial_sequence: bool = True
-    serial_reconnect_min: float = 0.2
-    serial_reconnect_max: float = 5.0
-    # gpio
-    gpio_pin_factory: Optional[str] = None
-    gpio_flat: Pin = 17
-    gpio_in_tune: Pin = 27
-    gpio_sharp: Pin = 22
-    gpio_pwm: bool = False
-    gpio_full_scale_cents: float = 50.0
-    gpio_button: Optional[Pin] = None
-    gpio_button_action: str = "mode"
-    a4_choices: tuple[float, ...] = (440.0, 442.0, 432.0)
-    # terminal
-    tui_fps: float = 20.0
-    # provenance
-    config_path: Optional[str] = None
-
-    def replace(self, **changes: Any) -> "RunConfig":
-        """A copy with some fields changed (validated again)."""
-        return validate(dataclasses.replace(self, **changes))
-
-
-# -- TOML schema -------------------------------------------------------------------------
+# -- kinds of values ---------------------------------------------------------------------
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _conv_float(v: Any) -> Optional[float]:
-    return float(v) if _is_num(v) else None
-
-
-def _conv_int(v: Any) -> Optional[int]:
-    return int(v) if _is_int(v) else None
-
-
-def _conv_str(v: Any) -> Optional[str]:
-    return v if isinstance(v, str) else None
-
-
-def _conv_bool(v: Any) -> Optional[bool]:
-    return v if isinstance(v, bool) else None
-
-
-def _conv_pin(v: Any) -> Optional[Pin]:
-    if _is_int(v):
-        return int(v)
-    if isinstance(v, str) and v.strip():
-        return parse_pin(v)
-    return None
-
-
-def _conv_outputs(v: Any) -> Optional[tuple[str, ...]]:
-    if isinstance(v, str):
-        return (v,)
-    if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
-        return tuple(v)
-    return None
-
-
-def _conv_float_list(v: Any) -> Optional[tuple[float, ...]]:
-    if isinstance(v, list) and v and all(_is_num(x) for x in v):
-        return tuple(float(x) for x in v)
-    return None
-
-
-_TYPE_NAMES = {_conv_float: "a number", _conv_int: "an integer", _conv_str: "a string",
-               _conv_bool: "true or false", _conv_pin: "a pin number or name (17, \"GPIO17\")",
-               _conv_outputs: "a list of output specs", _conv_float_list: "a list of numbers"}
-
-#: (section, key) -> (RunConfig field, converter).  Keep cleartune.example.toml in step.
-SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
-    ("input", "device"): ("input", _conv_str),
-    ("analysis", "a4"): ("a4", _conv_float),
-    ("analysis", "mode"): ("mode", _conv_str),
-    ("analysis", "tuning"): ("tuning", _conv_str),
-    ("analysis", "target"): ("target", _conv_str),
-    ("analysis", "model"): ("model", _conv_str),
-    ("analysis", "threads"): ("threads", _conv_int),
-    ("analysis", "denoise"): ("denoise", _conv_bool),
-    ("output", "outputs"): ("outputs", _conv_outputs),
-    ("output", "in_tune_cents"): ("in_tune_cents", _conv_float),
-    ("serial", "wire"): ("wire", _conv_str),
-    ("serial", "baud"): ("baud", _conv_int),
-    ("serial", "write_timeout"): ("serial_write_timeout", _conv_float),
-    ("serial", "queue"): ("serial_queue", _conv_int),
-    ("serial", "sequence"): ("serial_sequence", _conv_bool),
-    ("serial", "reconnect_min"): ("serial_reconnect_min", _conv_float),
-    ("serial", "reconnect_max"): ("serial_reconnect_max", _conv_float),
-    ("gpio", "pin_factory"): ("gpio_pin_factory", _conv_str),
-    ("gpio", "flat"): ("gpio_flat", _conv_pin),
-    ("gpio", "in_tune"): ("gpio_in_tune", _conv_pin),
-    ("gpio", "sharp"): ("gpio_sharp", _conv_pin),
-    ("gpio", "pwm"): ("gpio_pwm", _conv_bool),
-    ("gpio", "full_scale_cents"): ("gpio_full_scale_cents", _conv_float),
-    ("gpio", "button"): ("gpio_button", _conv_pin),
-    ("gpio", "button_action"): ("gpio_button_action", _conv_str),
-    ("gpio", "a4_choices"): ("a4_choices", _conv_float_list),
-    ("tui", "fps"): ("tui_fps", _conv_float),
-}
-SECTIONS = tuple(dict.fromkeys(s for s, _ in SCHEMA))
 
 
 def parse_pin(text: str) -> Pin:
@@ -213,47 +89,229 @@ def parse_output_spec(spec: str) -> tuple[str, Optional[str]]:
     return kind, None
 
 
-def validate(cfg: RunConfig, *, where: str = "") -> RunConfig:
-    """Check value ranges; raises :class:`ConfigError` naming ``where`` (a file) if given."""
-    pre = f"{where}: " if where else ""
+@dataclass(frozen=True)
+class Kind:
+    """How one type of setting is read and shown.
 
-    def bad(msg: str) -> ConfigError:
-        return ConfigError(pre + msg)
+    name       what a TOML value must be, for messages ("a number")
+    from_toml  TOML value -> setting value, or None when the value has the wrong type
+    from_flag  argparse ``type`` of its flag (None: the string as given)
+    from_args  parsed flag value -> setting value
+    show       the default as ``--help`` names it
+    """
 
-    if cfg.wire not in WIRE_FORMATS:
-        raise bad(f"wire must be one of {', '.join(WIRE_FORMATS)}, not {cfg.wire!r}")
-    if cfg.baud <= 0:
-        raise bad(f"baud must be positive, not {cfg.baud}")
-    if not cfg.in_tune_cents > 0:
-        raise bad(f"in_tune_cents must be > 0 cents, not {cfg.in_tune_cents}")
-    if not 0 < cfg.serial_write_timeout <= 10:
-        raise bad(f"serial write_timeout must be in (0, 10] s, not {cfg.serial_write_timeout}")
-    if not 1 <= cfg.serial_queue <= 10000:
-        raise bad(f"serial queue must be 1..10000 readings, not {cfg.serial_queue}")
-    if not 0 < cfg.serial_reconnect_min <= cfg.serial_reconnect_max:
-        raise bad("serial reconnect_min must be > 0 and <= reconnect_max [s]")
-    if cfg.gpio_pin_factory is not None and cfg.gpio_pin_factory not in PIN_FACTORIES:
-        raise bad(f"gpio pin_factory must be one of {', '.join(PIN_FACTORIES)}, not {cfg.gpio_pin_factory!r}")
-    if cfg.gpio_button_action not in BUTTON_ACTIONS:
-        raise bad(f"gpio button_action must be one of {', '.join(BUTTON_ACTIONS)}, not {cfg.gpio_button_action!r}")
-    if not cfg.gpio_full_scale_cents > 0:
-        raise bad(f"gpio full_scale_cents must be > 0, not {cfg.gpio_full_scale_cents}")
-    pins = [p for p in (cfg.gpio_flat, cfg.gpio_in_tune, cfg.gpio_sharp, cfg.gpio_button) if p is not None]
-    if len(set(pins)) != len(pins):
-        raise bad(f"gpio pins must differ, got {pins}")
-    if not 0 < cfg.tui_fps <= 60:
-        raise bad(f"tui fps must be in (0, 60], not {cfg.tui_fps}")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise bad(f"threads must be >= 1, not {cfg.threads}")
-    if cfg.duration is not None and not cfg.duration > 0:
-        raise bad(f"duration must be > 0 s, not {cfg.duration}")
-    if not cfg.outputs:
-        raise bad("at least one output is needed")
-    for spec in cfg.outputs:
+    name: str
+    from_toml: Callable[[Any], Any]
+    from_flag: Optional[Callable[[str], Any]] = None
+    from_args: Callable[[Any], Any] = lambda v: v
+    show: Callable[[Any], str] = str
+
+
+def _pin_from_toml(v: Any) -> Optional[Pin]:
+    if _is_int(v):
+        return int(v)
+    if isinstance(v, str) and v.strip():
+        return parse_pin(v)
+    return None
+
+
+NUMBER = Kind("a number", lambda v: float(v) if _is_num(v) else None, float, float, lambda v: f"{v:g}")
+INTEGER = Kind("an integer", lambda v: int(v) if _is_int(v) else None, int)
+TEXT = Kind("a string", lambda v: v if isinstance(v, str) else None)
+SWITCH = Kind("true or false", lambda v: v if isinstance(v, bool) else None)
+PIN = Kind('a pin number or name (17, "GPIO17")', _pin_from_toml, parse_pin,
+           show=lambda v: f"BCM {v}" if _is_int(v) else str(v))
+OUTPUT_SPECS = Kind("a list of output specs",
+                    lambda v: (v,) if isinstance(v, str) else
+                    tuple(v) if isinstance(v, list) and v and all(isinstance(x, str) for x in v) else None,
+                    from_args=tuple)
+NUMBERS = Kind("a list of numbers",
+               lambda v: tuple(float(x) for x in v) if isinstance(v, list) and v and all(_is_num(x) for x in v)
+               else None)
+
+
+# -- checks: value -> what is wrong with it, or None -------------------------------------
+Check = Callable[[Any], Optional[str]]
+
+
+def _above(low: float, unit: str = "") -> Check:
+    return lambda v: None if v > low else f"must be > {low:g}{unit}, not {v!r}"
+
+
+def _within(low: float, high: float, unit: str = "", *, low_open: bool = True) -> Check:
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}]{unit}"
+    return lambda v: None if (low < v if low_open else low <= v) and v <= high else f"must be in {shown}, not {v!r}"
+
+
+def _check_outputs(specs: Sequence[str]) -> Optional[str]:
+    if not specs:
+        return "at least one output is needed"
+    for spec in specs:
         try:
             parse_output_spec(spec)
         except ConfigError as e:
-            raise bad(str(e)) from None
+            return str(e)
+    return None
+
+
+# -- the settings ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One run setting, as declared by :func:`setting` (see there)."""
+
+    kind: Kind
+    help: str
+    toml: Optional[tuple[str, str]] = None
+    flag: Optional[str] = None
+    shared_flag: bool = False
+    show_default: bool = True
+    choices: Optional[tuple[Any, ...]] = None
+    check: Optional[Check] = None
+    flag_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def dest(self) -> Optional[str]:
+        """The argparse attribute of :attr:`flag`."""
+        return None if self.flag is None else self.flag.lstrip("-").replace("-", "_")
+
+    def label(self, name: str) -> str:
+        """How messages name the setting: its TOML key, else its flag, else the field."""
+        return ".".join(self.toml) if self.toml else self.flag or name
+
+
+def setting(default: Any, kind: Kind, help: str, *, toml: Optional[str] = None, flag: Optional[str] = None,
+            shared_flag: bool = False, show_default: bool = True, choices: Optional[tuple[Any, ...]] = None,
+            check: Optional[Check] = None, **flag_options: Any) -> Any:
+    """Declare a :class:`RunConfig` field and everything about it.
+
+    ``default`` and ``kind`` (how TOML and flag values are read); ``help`` one line with
+    units in brackets, the flag's ``--help`` (`` (default X)`` is added unless
+    ``show_default`` is False or the default is None or a switch); ``toml`` the key
+    ``"section.key"`` or None; ``flag`` the command-line flag or None; ``shared_flag``:
+    the flag is added by :func:`cleartune.edge.cli_analyze.add_tuner_arguments` (shared
+    with ``analyze``), only read here (a ``--no-X`` flag sets the setting to False);
+    ``choices`` the allowed values (flag and check); ``check`` a value -> problem (or
+    None) function; ``flag_options`` go to ``add_argument`` (``short``, ``metavar``,
+    ``action``)."""
+    meta = Setting(kind=kind, help=help, toml=tuple(toml.split(".")) if toml else None, flag=flag,
+                   shared_flag=shared_flag, show_default=show_default, choices=choices, check=check,
+                   flag_options=flag_options)
+    return dataclasses.field(default=default, metadata={"setting": meta})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``cleartune run`` needs; each field is one setting, its help text in
+    :func:`setting` (units in brackets).  ``config_path`` is the TOML file that was read,
+    or None."""
+
+    # input / analysis
+    input: str = setting("mic", TEXT, "mic (default input device), mic:DEVICE (index or name part), a WAV file, "
+                         "or - (raw PCM on stdin)", toml="input.device", flag="--input", short="-i",
+                         metavar="SOURCE")
+    a4: float = setting(A4_DEFAULT, NUMBER, "reference pitch [Hz]", toml="analysis.a4", flag="--a4",
+                        shared_flag=True)
+    mode: str = setting("chromatic", TEXT, "chromatic | guitar | note | a note name", toml="analysis.mode",
+                        flag="--mode", shared_flag=True)
+    tuning: str = setting("standard", TEXT, "tuning name or notes (mode guitar)", toml="analysis.tuning",
+                          flag="--tuning", shared_flag=True)
+    target: Optional[str] = setting(None, TEXT, "target note of mode note, e.g. A4", toml="analysis.target",
+                                    flag="--target", shared_flag=True)
+    model: Optional[str] = setting(None, TEXT, "denoiser .tflite, None for the shipped one", toml="analysis.model",
+                                   flag="--model", shared_flag=True)
+    threads: Optional[int] = setting(None, INTEGER, "interpreter threads, None for the runtime's default (1)",
+                                     toml="analysis.threads", flag="--threads", shared_flag=True, check=_above(0))
+    denoise: bool = setting(True, SWITCH, "run the denoiser (False: track the raw signal)", toml="analysis.denoise",
+                            flag="--no-denoise", shared_flag=True)
+    duration: Optional[float] = setting(None, NUMBER, "stop after S seconds of audio", flag="--duration",
+                                        check=_above(0, " s"), metavar="S")
+    realtime: bool = setting(False, SWITCH, "play a file input at real-time speed", flag="--realtime",
+                             action="store_true")
+    # outputs
+    outputs: tuple[str, ...] = setting(
+        ("stdout",), OUTPUT_SPECS, "where readings go, repeatable: stdout (JSON lines, default), text, tui, gpio, "
+        "serial:PORT (e.g. serial:/dev/ttyUSB0, serial:loop://)", toml="output.outputs", flag="--output",
+        show_default=False, check=_check_outputs, short="-o", metavar="SPEC", action="append")
+    wire: str = setting("text", TEXT, "serial wire format: text lines 'A2 -3.1 0.93' or binary COBS frames",
+                        toml="serial.wire", flag="--wire", choices=WIRE_FORMATS)
+    baud: int = setting(115200, INTEGER, "serial speed [baud]", toml="serial.baud", flag="--baud", check=_above(0),
+                        metavar="N")
+    serial_write_timeout: float = setting(0.2, NUMBER, "serial write timeout [s]", toml="serial.write_timeout",
+                                          flag="--serial-write-timeout", check=_within(0, 10, " s"), metavar="S")
+    in_tune_cents: float = setting(2.0, NUMBER, "half-width of the in-tune window [cents]",
+                                   toml="output.in_tune_cents", flag="--in-tune-cents", check=_above(0, " cents"),
+                                   metavar="C")
+    serial_queue: int = setting(32, INTEGER, "readings kept while the port is slow or away",
+                                toml="serial.queue", check=_within(1, 10000, " readings", low_open=False))
+    serial_sequence: bool = setting(True, SWITCH, "a sequence byte in binary frames", toml="serial.sequence")
+    serial_reconnect_min: float = setting(0.2, NUMBER, "first reconnect delay [s]", toml="serial.reconnect_min",
+                                          check=_above(0, " s"))
+    serial_reconnect_max: float = setting(5.0, NUMBER, "longest reconnect delay [s]", toml="serial.reconnect_max",
+                                          check=_above(0, " s"))
+    gpio_pin_factory: Optional[str] = setting(
+        None, TEXT, "gpiozero pin factory (default: $GPIOZERO_PIN_FACTORY or gpiozero's choice; "
+        "lgpio on Raspberry Pi OS Bookworm / Pi 5)", toml="gpio.pin_factory", flag="--gpio-pin-factory",
+        choices=PIN_FACTORIES)
+    gpio_flat: Pin = setting(17, PIN, "LED for flat", toml="gpio.flat", flag="--gpio-flat", metavar="PIN")
+    gpio_in_tune: Pin = setting(27, PIN, "LED for in tune", toml="gpio.in_tune", flag="--gpio-in-tune",
+                                metavar="PIN")
+    gpio_sharp: Pin = setting(22, PIN, "LED for sharp", toml="gpio.sharp", flag="--gpio-sharp", metavar="PIN")
+    gpio_pwm: bool = setting(False, SWITCH, "dim the flat/sharp LEDs with the deviation (PWM)", toml="gpio.pwm",
+                             flag="--gpio-pwm", action=argparse.BooleanOptionalAction)
+    gpio_full_scale_cents: float = setting(50.0, NUMBER, "deviation at full PWM brightness [cents]",
+                                           toml="gpio.full_scale_cents", check=_above(0, " cents"))
+    gpio_button: Optional[Pin] = setting(None, PIN, "push button (to ground) that cycles the mode or the reference "
+                                         "pitch", toml="gpio.button", flag="--gpio-button", metavar="PIN")
+    gpio_button_action: str = setting("mode", TEXT, "what the button cycles", toml="gpio.button_action",
+                                      flag="--gpio-button-action", choices=BUTTON_ACTIONS)
+    a4_choices: tuple[float, ...] = setting((440.0, 442.0, 432.0), NUMBERS,
+                                            "reference pitches [Hz] the button cycles through (action a4)",
+                                            toml="gpio.a4_choices")
+    tui_fps: float = setting(20.0, NUMBER, "terminal redraw limit", toml="tui.fps", flag="--tui-fps",
+                             check=_within(0, 60, " frames/s"), metavar="FPS")
+    # provenance (not a setting)
+    config_path: Optional[str] = None
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A copy with some fields changed (validated again)."""
+        return validate(dataclasses.replace(self, **changes))
+
+
+def settings() -> Iterator[tuple[str, Any, Setting]]:
+    """``(field name, default, Setting)`` of every setting, in declaration order."""
+    for f in dataclasses.fields(RunConfig):
+        if "setting" in f.metadata:
+            yield f.name, f.default, f.metadata["setting"]
+
+
+#: (section, key) -> (RunConfig field, TOML reader): the keys of the TOML file.
+SCHEMA: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
+    s.toml: (name, s.kind.from_toml) for name, _, s in settings() if s.toml}
+SECTIONS = tuple(dict.fromkeys(section for section, _ in SCHEMA))
+_KINDS = {s.toml: s.kind for _, _, s in settings() if s.toml}
+
+
+def validate(cfg: RunConfig, *, where: str = "") -> RunConfig:
+    """Check every setting's value (its ``choices`` and ``check``) and the settings that
+    depend on each other; raises :class:`ConfigError` naming ``where`` (a file) if given."""
+    pre = f"{where}: " if where else ""
+    for name, _, s in settings():
+        v = getattr(cfg, name)
+        if v is None:
+            continue
+        problem = None
+        if s.choices is not None and v not in s.choices:
+            problem = f"must be one of {', '.join(s.choices)}, not {v!r}"
+        elif s.check is not None:
+            problem = s.check(v)
+        if problem:
+            raise ConfigError(f"{pre}{s.label(name)}: {problem}")
+    if cfg.serial_reconnect_min > cfg.serial_reconnect_max:
+        raise ConfigError(f"{pre}serial.reconnect_min must be <= serial.reconnect_max [s], "
+                          f"not {cfg.serial_reconnect_min!r} > {cfg.serial_reconnect_max!r}")
+    pins = [p for p in (cfg.gpio_flat, cfg.gpio_in_tune, cfg.gpio_sharp, cfg.gpio_button) if p is not None]
+    if len(set(pins)) != len(pins):
+        raise ConfigError(f"{pre}gpio pins must differ, got {pins}")
     return cfg
 
 
@@ -310,61 +368,43 @@ def config_from_mapping(data: Mapping[str, Any], *, where: str = "config") -> di
             except ConfigError as e:
                 raise ConfigError(f"{where}: '{section}.{key}': {e}") from None
             if v is None:
-                raise ConfigError(f"{where}: '{section}.{key}' must be {_TYPE_NAMES[conv]}, "
+                raise ConfigError(f"{where}: '{section}.{key}' must be {_KINDS[section, key].name}, "
                                   f"not {type(value).__name__} {value!r}")
             out[fname] = v
     return out
 
 
 # -- argparse ----------------------------------------------------------------------------
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the output and config flags to ``cleartune run``'s parser.
+def add_setting_flags(group: Any, names: Optional[Sequence[str]] = None) -> None:
+    """Add the flags of the settings ``names`` (default: every setting with a flag of its
+    own) to an argparse group, skipping flags the parser already has.  Every flag
+    defaults to ``None`` ("not given") so the TOML file can supply the value; the help
+    names the setting's default."""
+    have = set(group._option_string_actions)  # noqa: SLF001 - shared with the parser
+    for name, default, s in settings():
+        if s.flag is None or s.shared_flag or s.flag in have or (names is not None and name not in names):
+            continue
+        opts = dict(s.flag_options)
+        flags = [s.flag] + ([opts.pop("short")] if "short" in opts else [])
+        help_ = s.help
+        if s.show_default and default is not None and s.kind is not SWITCH:
+            help_ += f" (default {s.kind.show(default)})"
+        if s.choices is not None:
+            opts["choices"] = s.choices
+        if s.kind.from_flag is not None and "action" not in opts:
+            opts["type"] = s.kind.from_flag
+        group.add_argument(*flags, default=None, help=help_, **opts)
 
-    Every flag defaults to ``None`` ("not given") so the TOML file can supply it.  The
-    input/analysis flags are *not* added here; the runtime's parser owns them."""
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config`` and the flags of every setting the parser does not have yet (the
+    outputs' settings, after the caller's input flags) to ``cleartune run``'s parser."""
     g = parser.add_argument_group("outputs and configuration")
     g.add_argument("--config", metavar="FILE", default=None,
                    help=f"TOML config file (keys: cleartune.example.toml; ${CONFIG_ENV} if not given); "
                         "flags override it")
-    g.add_argument("--output", "-o", metavar="SPEC", action="append", default=None,
-                   help="where readings go, repeatable: stdout (JSON lines, default), text, tui, gpio, "
-                        "serial:PORT (e.g. serial:/dev/ttyUSB0, serial:loop://)")
-    g.add_argument("--wire", choices=WIRE_FORMATS, default=None,
-                   help="serial wire format: text lines 'A2 -3.1 0.93' or binary COBS frames (default text)")
-    g.add_argument("--baud", type=int, metavar="N", default=None, help="serial speed [baud] (default 115200)")
-    g.add_argument("--serial-write-timeout", type=float, metavar="S", default=None,
-                   help="serial write timeout [s] (default 0.2)")
-    g.add_argument("--in-tune-cents", type=float, metavar="C", default=None,
-                   help="half-width of the in-tune window [cents] (default 2)")
-    g.add_argument("--gpio-pin-factory", choices=PIN_FACTORIES, default=None,
-                   help="gpiozero pin factory (default: $GPIOZERO_PIN_FACTORY or gpiozero's choice; "
-                        "lgpio on Raspberry Pi OS Bookworm / Pi 5)")
-    g.add_argument("--gpio-flat", type=parse_pin, metavar="PIN", default=None, help="LED for flat (default BCM 17)")
-    g.add_argument("--gpio-in-tune", type=parse_pin, metavar="PIN", default=None,
-                   help="LED for in tune (default BCM 27)")
-    g.add_argument("--gpio-sharp", type=parse_pin, metavar="PIN", default=None, help="LED for sharp (default BCM 22)")
-    g.add_argument("--gpio-pwm", action=argparse.BooleanOptionalAction, default=None,
-                   help="dim the flat/sharp LEDs with the deviation (PWM)")
-    g.add_argument("--gpio-button", type=parse_pin, metavar="PIN", default=None,
-                   help="push button (to ground) that cycles the mode or the reference pitch")
-    g.add_argument("--gpio-button-action", choices=BUTTON_ACTIONS, default=None,
-                   help="what the button cycles (default mode)")
-    g.add_argument("--tui-fps", type=float, metavar="FPS", default=None, help="terminal redraw limit (default 20)")
+    add_setting_flags(g)
     parser.set_defaults(**{_PARSER_KEY: parser})
-
-
-#: our flag dest -> RunConfig field
-_OUTPUT_FLAGS = {
-    "wire": "wire", "baud": "baud", "serial_write_timeout": "serial_write_timeout",
-    "in_tune_cents": "in_tune_cents", "gpio_pin_factory": "gpio_pin_factory", "gpio_flat": "gpio_flat",
-    "gpio_in_tune": "gpio_in_tune", "gpio_sharp": "gpio_sharp", "gpio_pwm": "gpio_pwm",
-    "gpio_button": "gpio_button", "gpio_button_action": "gpio_button_action", "tui_fps": "tui_fps",
-}
-#: the runtime's flag dest -> RunConfig field
-_ANALYSIS_FLAGS = {
-    "input": "input", "a4": "a4", "mode": "mode", "tuning": "tuning", "target": "target", "model": "model",
-    "threads": "threads", "duration": "duration", "realtime": "realtime",
-}
 
 
 def _given(args: argparse.Namespace, dest: str) -> tuple[bool, Any]:
@@ -377,11 +417,8 @@ def _given(args: argparse.Namespace, dest: str) -> tuple[bool, Any]:
         return False, None
     parser = getattr(args, _PARSER_KEY, None)
     if parser is not None:
-        try:
-            if v == parser.get_default(dest):
-                return False, v
-        except Exception:  # pragma: no cover - defensive
-            pass
+        if v == parser.get_default(dest):
+            return False, v
     elif v is False:
         return False, v
     return True, v
@@ -396,38 +433,16 @@ def resolve_run_config(args: argparse.Namespace, *, environ: Optional[Mapping[st
     path = getattr(args, "config", None) or env.get(CONFIG_ENV) or None
     if path:
         from_file = load_toml(path)
-        try:
-            validate(RunConfig(**from_file), where=str(path))
-        except TypeError as e:  # pragma: no cover - schema and dataclass out of step
-            raise ConfigError(f"{path}: {e}") from None
+        validate(RunConfig(**from_file), where=str(path))
         values.update(from_file)
         values["config_path"] = str(path)
-    for dest, fname in _ANALYSIS_FLAGS.items():
-        given, v = _given(args, dest)
+    for name, _, s in settings():
+        if s.flag is None:
+            continue
+        given, v = _given(args, s.dest)
         if given:
-            values[fname] = v
-    # denoise: the runtime may use --no-denoise (store_true) or --denoise/--no-denoise
-    if getattr(args, "no_denoise", False) is True:
-        values["denoise"] = False
-    elif isinstance(getattr(args, "denoise", None), bool):
-        given, v = _given(args, "denoise")
-        if given:
-            values["denoise"] = bool(v)
-    for dest, fname in _OUTPUT_FLAGS.items():
-        v = getattr(args, dest, None)
-        if v is not None:
-            values[fname] = v
-    outs = getattr(args, "output", None)
-    if outs:
-        values["outputs"] = tuple(outs)
-    for k in ("a4", "in_tune_cents", "serial_write_timeout", "tui_fps", "duration"):
-        if k in values and values[k] is not None:
-            values[k] = float(values[k])
-    try:
-        cfg = RunConfig(**values)
-    except TypeError as e:  # pragma: no cover - schema and dataclass out of step
-        raise ConfigError(f"bad configuration: {e}") from None
-    return validate(cfg)
+            values[name] = (not v) if s.flag.startswith("--no-") else s.kind.from_args(v)
+    return validate(RunConfig(**values))
 
 
 def config_to_toml(cfg: RunConfig) -> str:

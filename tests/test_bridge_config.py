@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,35 @@ def test_config_to_toml_round_trip(tmp_path):
     p = tmp_path / "rt.toml"
     p.write_text(config_to_toml(cfg))
     assert RunConfig(**load_toml(p)) == cfg
+
+
+def test_flags_schema_and_checks_come_from_the_one_declaration():
+    """Each setting is declared once (a RunConfig field): its TOML key, its flag with the
+    default named in --help, and its check all follow from that declaration."""
+    from cleartune.firmware_bridge import cli_run
+    from cleartune.firmware_bridge.config import SCHEMA, SWITCH, settings
+
+    parser = argparse.ArgumentParser()
+    cli_run.add_arguments(parser)
+    flags = parser._option_string_actions
+    seen = set()
+    for name, default, s in settings():
+        assert name not in seen
+        seen.add(name)
+        if s.toml:
+            assert SCHEMA[s.toml][0] == name
+        if s.flag is None:
+            continue
+        action = flags[s.flag]  # every declared flag is on cleartune run's parser
+        assert action.dest == s.dest
+        if s.shared_flag:
+            continue
+        assert action.default is None  # "not given": the TOML file can supply it
+        if s.show_default and default is not None and s.kind is not SWITCH:
+            assert action.help.endswith(f" (default {s.kind.show(default)})"), (name, action.help)
+        if s.choices:
+            assert tuple(action.choices) == s.choices
+            with pytest.raises(ConfigError, match=re.escape(s.label(name))):
+                RunConfig(**{name: "no-such-choice"}).replace()
+    assert set(SCHEMA) == {s.toml for _, _, s in settings() if s.toml}
+    assert "(default 115200)" in flags["--baud"].help and "(default BCM 17)" in flags["--gpio-flat"].help

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("cleartune.edge.pipeline")
-pytest.importorskip("cleartune.edge.cli_run")
 serial = pytest.importorskip("serial")
 gpiozero = pytest.importorskip("gpiozero")
 

@@ -2,7 +2,6 @@
 
 In-process through cleartune.cli.main (capsys), plus a few subprocess checks for what
 only a real process shows (no traceback on stderr, SIGINT/SIGTERM ending cleanly)."""
-import argparse
 import io
 import json
 import os
@@ -17,11 +16,11 @@ import pytest
 import scipy.io.wavfile
 
 from cleartune.cli import build_parser, main
-from cleartune.edge import cli_run
 from cleartune.edge import denoiser as D
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
 from cleartune.edge.sources import FakePyAudio, FakeStream
+from cleartune.firmware_bridge import cli_run
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 FLOAT = MODELS / "tiny_mask_float32.tflite"
@@ -306,21 +305,6 @@ def test_run_ends_cleanly_on_signal(wavs, sig):
     assert "Traceback" not in err and "real_time_factor" in err
     rows = [first, *out.splitlines()]
     assert len(rows) < 1.5 * 30  # stopped before the end of the 1.5 s file
-
-
-def test_run_without_firmware_bridge_falls_back_to_json_lines(wavs, monkeypatch, capsys):
-    monkeypatch.setattr(cli_run, "_bridge", lambda module: None)
-    parser = argparse.ArgumentParser()
-    cli_run.add_arguments(parser)
-    args = parser.parse_args(["--input", wavs["a2"], "--no-denoise", "--duration", "1"])
-    assert cli_run.run(args) == 0
-    rows = lines_of(capsys.readouterr()[0])
-    assert rows and majority_note(rows) == "A2"
-    from cleartune.edge.errors import CleartuneError
-
-    for extra, match in ((["--output", "serial:/dev/ttyUSB0"], "only stdout"), (["--config", "x.toml"], "--config")):
-        with pytest.raises(CleartuneError, match=match):
-            cli_run.run(parser.parse_args(["--input", wavs["a2"], *extra]))
 
 
 def test_gpio_button_cycles_mode_or_reference_pitch():

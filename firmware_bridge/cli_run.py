@@ -4,9 +4,9 @@
 
 Input (``--input``): the default microphone, ``mic:DEVICE`` (index or name substring),
 a WAV file (``--realtime`` paces it like a live source) or ``-`` (raw PCM on stdin,
-``--stdin-format/--stdin-rate/--stdin-channels``).  Outputs, ``--config FILE`` (TOML) and
-their flags come from :mod:`cleartune.firmware_bridge` when it is installed; otherwise
-readings go to stdout as JSON lines.
+``--stdin-format/--stdin-rate/--stdin-channels``).  Settings come from the defaults, a
+TOML file (``--config FILE``) and the flags (:mod:`.config`); readings go to the outputs
+of :mod:`.outputs`.
 
 SIGINT / SIGTERM stop the loop cleanly (source and outputs closed, exit status 0; a
 second signal interrupts at once).  Transient input faults (overruns, device errors)
@@ -16,94 +16,41 @@ per-stage latency (median, p95), overruns and the real-time factor at exit.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import signal
 import sys
 import threading
 from typing import Any, Optional
 
+from .config import RunConfig, add_output_arguments, add_setting_flags, resolve_run_config
+
 #: Modes the GPIO button cycles through (``note`` joins when a target is configured).
 BUTTON_MODES = ("chromatic", "guitar")
 
 
-def _bridge(module: str) -> Any:
-    """``cleartune.firmware_bridge.<module>`` if it is installed and importable, else None."""
-    name = f"cleartune.firmware_bridge.{module}"
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .cli_analyze import add_tuner_arguments
-    from .sources import STDIN_FORMATS
+    from cleartune.edge.cli_analyze import add_tuner_arguments
+    from cleartune.edge.sources import STDIN_FORMATS
 
     g = parser.add_argument_group("input")
-    g.add_argument("--input", "-i", default=None, metavar="SOURCE",
-                   help="mic (default input device), mic:DEVICE (index or name part), a WAV file, or - "
-                        "(raw PCM on stdin) (default mic)")
+    add_setting_flags(g, ["input"])
     g.add_argument("--stdin-format", choices=sorted(STDIN_FORMATS), default="s16le",
                    help="sample format of --input - (default s16le)")
     g.add_argument("--stdin-rate", type=int, default=None, metavar="HZ",
                    help="sample rate of --input - [Hz] (default: the model's, 22050)")
     g.add_argument("--stdin-channels", type=int, default=1, metavar="N",
                    help="interleaved channels of --input - (averaged; default 1)")
-    g.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds of audio")
-    g.add_argument("--realtime", action="store_true", help="play a file input at real-time speed")
-    config = _bridge("config")
-    if config is not None and hasattr(config, "add_output_arguments"):
-        config.add_output_arguments(parser)
-    else:
-        o = parser.add_argument_group("outputs")
-        o.add_argument("--output", "-o", action="append", default=None, metavar="SPEC",
-                       help="stdout (JSON lines; the only output without cleartune.firmware_bridge)")
-        o.add_argument("--config", default=None, metavar="FILE", help="TOML config (needs cleartune.firmware_bridge)")
+    add_setting_flags(g, ["duration", "realtime"])
+    add_output_arguments(parser)
     add_tuner_arguments(parser, defaults=False)
     parser.add_argument("--stats", action="store_true", help="per-stage latency (median, p95) and overruns at exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="setup details on stderr")
-
-
-def _resolve_config(args: argparse.Namespace) -> Any:
-    config = _bridge("config")
-    if config is not None and hasattr(config, "resolve_run_config"):
-        return config.resolve_run_config(args)
-    from .errors import CleartuneError
-
-    if getattr(args, "config", None):
-        raise CleartuneError("--config needs cleartune.firmware_bridge, which is not installed")
-    outs = tuple(getattr(args, "output", None) or ("stdout",))
-    for spec in outs:
-        if spec not in ("stdout", "json"):
-            raise CleartuneError(f"output {spec!r} needs cleartune.firmware_bridge; only stdout is available")
-    vals = {k: getattr(args, k) for k in ("input", "a4", "mode", "tuning", "target", "model", "threads", "duration")
-            if getattr(args, k, None) is not None}
-    from .run_settings import RunSettings
-
-    return RunSettings(outputs=outs, denoise=not args.no_denoise, realtime=bool(args.realtime), **vals)
-
-
-def _make_sink(cfg: Any, *, on_button: Any) -> Any:
-    outputs = _bridge("outputs")
-    if outputs is not None and hasattr(outputs, "make_outputs"):
-        return outputs.make_outputs(cfg, on_button=on_button)
-    if outputs is not None and hasattr(outputs, "make_output"):
-        specs = list(cfg.outputs)
-        if len(specs) == 1:
-            return outputs.make_output(specs[0], cfg)
-    from .pipeline import JsonLinesSink
-
-    return JsonLinesSink()
 
 
 class _Button:
     """GPIO button presses (from gpiozero's thread) become note-mapping changes applied
     by the main loop between blocks."""
 
-    def __init__(self, cfg: Any, tuner: Any, *, err):
+    def __init__(self, cfg: RunConfig, tuner: Any, *, err):
         self.cfg, self.tuner, self.err = cfg, tuner, err
         self._pressed = threading.Event()
 
@@ -115,8 +62,8 @@ class _Button:
             return
         self._pressed.clear()
         tc = self.tuner.config
-        if getattr(self.cfg, "gpio_button_action", "mode") == "a4":
-            choices = list(getattr(self.cfg, "a4_choices", ()) or (tc.a4,))
+        if self.cfg.gpio_button_action == "a4":
+            choices = list(self.cfg.a4_choices or (tc.a4,))
             nxt = choices[(choices.index(tc.a4) + 1) % len(choices)] if tc.a4 in choices else choices[0]
             self.tuner.set_notes(a4=float(nxt))
             print(f"cleartune run: A4 = {nxt:g} Hz", file=self.err, flush=True)
@@ -156,15 +103,15 @@ def run(args: argparse.Namespace, *, stop_event: Optional[threading.Event] = Non
         pyaudio_module: Any = None, stdin: Any = None, clock: Any = None) -> int:
     """Run the loop.  ``stop_event``, ``pyaudio_module``, ``stdin`` and ``clock`` (the
     microphone's time base) are for tests."""
-    from .pipeline import Stats, Tuner, TunerConfig, resolve_mode, run_stream
-    from .sources import RateLimitedWarner, open_source
+    from cleartune.edge.pipeline import Stats, Tuner, TunerConfig, resolve_mode, run_stream
+    from cleartune.edge.sources import RateLimitedWarner, open_source
+
+    from .outputs import make_outputs
 
     err = sys.stderr
-    cfg = _resolve_config(args)
+    cfg = resolve_run_config(args)
     mode, target = resolve_mode(cfg.mode, cfg.target)
     threads = cfg.threads if cfg.threads is not None else 1
-    if threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {threads}")
     tcfg = TunerConfig(a4=float(cfg.a4), mode=mode, tuning=cfg.tuning, target=target, model=cfg.model,
                        denoise=bool(cfg.denoise), threads=threads)
     tuner = Tuner(tcfg)
@@ -190,7 +137,7 @@ def run(args: argparse.Namespace, *, stop_event: Optional[threading.Event] = Non
         if args.verbose:
             print(f"cleartune run: input {source.name} at {source.input_rate} Hz -> {source.sample_rate} Hz",
                   file=err, flush=True)
-        sink = _make_sink(cfg, on_button=button.press)
+        sink = make_outputs(cfg, on_button=button.press)
         res = run_stream(source, tuner, sink, stop_event=stop, stats=stats, max_seconds=cfg.duration,
                          between_blocks=button.apply)
     finally:
