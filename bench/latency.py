@@ -383,13 +383,9 @@ def measure_latency(*, float_model: Optional[str | Path], int8_model: Optional[s
 def _make_sinks() -> dict[str, Any]:
     """The two outputs timed per reading: JSON line to /dev/null, binary frame to loop://."""
     devnull = open(os.devnull, "w")
-    try:
-        from cleartune.firmware_bridge.config import RunConfig
-        from cleartune.firmware_bridge.outputs import make_output
-    except ImportError:  # pragma: no cover - firmware_bridge is part of the package
-        from cleartune.edge.pipeline import JsonLinesSink
+    from cleartune.firmware_bridge.config import RunConfig
+    from cleartune.firmware_bridge.outputs import make_output
 
-        return {"json_line": JsonLinesSink(devnull)}
     sinks = {"json_line": make_output("stdout", RunConfig(), stream=devnull)}
     sinks["json_line"]._bench_stream = devnull
     try:
