@@ -3,8 +3,8 @@
 
 It carries the signal parameters the model was trained on, what the model computes,
 its version, the int8 input/output quantization, metrics, and the sha256 of the model
-file.  The edge loader refuses a model without it, with a different sha256 (corrupt or
-truncated file) or with signal parameters other than the runtime's.
+file.  The edge loader refuses a model without it, with no sha256 or a different one (corrupt
+or truncated file) or with signal parameters other than the runtime's.
 
 Format (JSON)::
 
@@ -121,7 +121,7 @@ def load_meta(model_path: str | Path, *, expected: Optional[SignalParams] = None
     """Read and check the sidecar of ``model_path``.
 
     Raises :class:`ModelLoadError` if the model or its sidecar is missing or unreadable,
-    or if the model file's sha256 differs (corrupt/truncated); raises
+    or if the sidecar has no sha256 or the model file's sha256 differs (corrupt/truncated); raises
     :class:`~cleartune.edge.errors.ParamsMismatchError` if ``expected`` is given and differs."""
     mp = Path(model_path)
     if not mp.exists():
@@ -135,7 +135,10 @@ def load_meta(model_path: str | Path, *, expected: Optional[SignalParams] = None
         raise ModelLoadError(f"{sp}: unreadable sidecar ({e})") from None
     meta = ModelMeta.from_dict(d, where=str(sp))
     if verify_sha and mp.is_file():
-        if meta.sha256 and sha256_file(mp) != meta.sha256:
+        if not meta.sha256:
+            raise ModelLoadError(f"{mp}: its sidecar {sp.name} has no sha256, so the file cannot be checked "
+                                 "(a model ships with the sha256 of its file)")
+        if sha256_file(mp) != meta.sha256:
             raise ModelLoadError(f"{mp}: sha256 differs from its sidecar: the file is corrupt, truncated or was replaced")
     if expected is not None:
         check_compatible(meta.signal_params, expected, what=f"model {mp.name}")

@@ -13,6 +13,7 @@ from cleartune.edge import denoiser as D
 from cleartune.edge import features as F
 from cleartune.edge.errors import ModelLoadError, ParamsMismatchError
 from cleartune.edge.litert import TFLiteModel
+from cleartune.edge.model_meta import sha256_file
 from cleartune.edge.params import EDGE, SignalParams
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
@@ -125,20 +126,25 @@ def test_missing_sidecar(tmp_path):
     assert "sidecar" in _one_line(e)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage_with_matching_sha"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "flip_and_sha_removed", "garbage_with_matching_sha"])
 def test_corrupt_or_truncated_model(tmp_path, damage):
     p = _copy(tmp_path)
     data = bytearray(p.read_bytes())
     if damage == "truncate":
         p.write_bytes(bytes(data[: len(data) // 2]))
-    elif damage == "flip":
+    elif damage.startswith("flip"):
         data[len(data) // 2] ^= 0xFF
         p.write_bytes(bytes(data))
+        if damage == "flip_and_sha_removed":  # no checksum is refused like a wrong one
+            side = p.with_suffix(".json")
+            meta = json.loads(side.read_text())
+            del meta["sha256"]
+            side.write_text(json.dumps(meta))
     else:  # a broken file whose sidecar was (wrongly) regenerated: the interpreter must refuse it
         p.write_bytes(b"this is not a flatbuffer" * 10)
         side = p.with_suffix(".json")
         meta = json.loads(side.read_text())
-        meta["sha256"] = ""
+        meta["sha256"] = sha256_file(p)
         side.write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError) as e:
         D.StreamingDenoiser(p)
