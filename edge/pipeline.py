@@ -390,50 +390,6 @@ def run_stream(source: Source, tuner: Tuner, sink: Any, *, stop_event: Optional[
     return res
 
 
-class JsonLinesSink:
-    """The fallback output: one JSON line per reading (``Reading.to_json``) on a text
-    stream (stdout by default), flushed per line; ``file`` adds the ``file`` key."""
-
-    def __init__(self, stream: Any = None, *, file: Optional[str] = None):
-        import sys
-
-        self.stream = stream if stream is not None else sys.stdout
-        self.file = file
-        self.closed = False
-
-    def write(self, reading: Reading, *, file: Optional[str] = None) -> None:
-        self.stream.write(reading.to_json(file=file if file is not None else self.file) + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
-
-    def __enter__(self) -> "JsonLinesSink":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-class ListSink:
-    """Collects readings in ``readings`` (tests, ``analyze``)."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-        self.closed = False
-
-    def write(self, reading: Reading, *, file: Optional[str] = None) -> None:
-        self.readings.append(reading)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def analyze_samples(samples: np.ndarray, tuner: Tuner, *, block: Optional[int] = None) -> list[Reading]:
     """Readings for a whole signal at the model's rate, fed in ``block``-sample pieces
     exactly as a live stream (the tuner is reset first)."""
@@ -449,6 +405,6 @@ def analyze_samples(samples: np.ndarray, tuner: Tuner, *, block: Optional[int] =
 
 
 __all__: Sequence[str] = (
-    "TunerConfig", "Tuner", "Stats", "RunResult", "run_stream", "open_source", "JsonLinesSink", "ListSink",
+    "TunerConfig", "Tuner", "Stats", "RunResult", "run_stream", "open_source",
     "analyze_samples", "resolve_mode", "DC_CUTOFF_HZ",
 )

@@ -19,8 +19,8 @@ from cleartune.cli import build_parser, main
 from cleartune.edge import denoiser as D
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
-from cleartune.edge.sources import FakePyAudio, FakeStream
 from cleartune.firmware_bridge import cli_run
+from doubles import FakePyAudio, FakeStream
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 FLOAT = MODELS / "tiny_mask_float32.tflite"

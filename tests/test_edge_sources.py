@@ -9,8 +9,9 @@ import scipy.signal
 
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
-from cleartune.edge.sources import (FakePyAudio, FakeStream, FileSource, MicSource, RateLimitedWarner,
-                                    StdinSource, StreamingResampler, open_source, parse_mic_spec)
+from cleartune.edge.sources import (FileSource, MicSource, RateLimitedWarner, StdinSource, StreamingResampler,
+                                    open_source, parse_mic_spec)
+from doubles import FakePyAudio, FakeStream
 
 SR = EDGE.sample_rate
 #: A sine's frequency after reading + resampling must agree within this [cents].
