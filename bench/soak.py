@@ -2,7 +2,7 @@
 faster than real time.
 
 :func:`write_soak_wav` generates the audio in chunks (never the whole hour in memory) and
-writes it as a 16-bit mono WAV: plucked notes (:func:`cleartune.edge.synth.plucked_string`,
+writes it as a 16-bit mono WAV: plucked notes (:func:`cleartune.train.synth.plucked_string`,
 E2..E6, detuned, some cut short by the next pluck), notes over noise, silences (digital
 zero and a faint hiss), noise bursts (white, pink, speech-like, orchestra-like), levels
 from -45 dBFS to clipping.  Deterministic for a seed.
@@ -52,7 +52,7 @@ class _Generator:
     """Draws events (note, note in noise, silence, noise burst) into chunks of audio."""
 
     def __init__(self, *, sample_rate: int, seed: int):
-        from cleartune.edge import synth
+        from cleartune.train import synth
 
         self.sr = sample_rate
         self.rng = np.random.default_rng(seed)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cleartune.bench import accuracy as A
-from cleartune.edge import synth
+from cleartune.train import synth
 from cleartune.edge.audio_io import write_wav
 from cleartune.edge.params import EDGE
 

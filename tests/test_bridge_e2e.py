@@ -33,7 +33,7 @@ CENTS_OFF = -5.0  # [cents] the synthetic A2 is this flat
 @pytest.fixture(scope="module")
 def wav(tmp_path_factory) -> str:
     from cleartune.edge.audio_io import write_wav
-    from cleartune.edge.synth import plucked_string
+    from cleartune.train.synth import plucked_string
 
     tone = plucked_string(110.0 * 2 ** (CENTS_OFF / 1200), duration=1.5, sample_rate=22050)
     p = tmp_path_factory.mktemp("e2e") / "a2.wav"
@@ -136,7 +136,7 @@ def _reader(master, out, stop):
 
 def test_sigterm_in_subprocess_closes_serial_and_exits_0(tmp_path):
     from cleartune.edge.audio_io import write_wav
-    from cleartune.edge.synth import plucked_string
+    from cleartune.train.synth import plucked_string
 
     long_wav = tmp_path / "long.wav"
     write_wav(long_wav, plucked_string(82.4, duration=8.0, sample_rate=22050)[0], 22050)

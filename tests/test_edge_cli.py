@@ -30,7 +30,7 @@ KEYS = {"t", "note", "cents", "f0_hz", "confidence"}
 
 
 def pluck(f0=110.0, seconds=1.5, sr=SR):
-    from cleartune.edge import synth
+    from cleartune.train import synth
 
     x, _ = synth.plucked_string(f0, duration=seconds, sample_rate=sr)
     return x

@@ -180,7 +180,7 @@ def test_run_stream_stops_on_event_and_calls_between_blocks():
 
 # -- with the real tracker -------------------------------------------------------------------
 def test_real_tracker_reads_the_note_at_ten_readings_per_second_or_more():
-    from cleartune.edge import synth
+    from cleartune.train import synth
 
     x, f1 = synth.plucked_string(110.0, duration=2.0)
     x = np.clip(3.0 * x + 0.2, -1.0, 1.0)  # clipped and offset
@@ -195,7 +195,7 @@ def test_real_tracker_reads_the_note_at_ten_readings_per_second_or_more():
 
 
 def test_set_notes_changes_the_mapping_live():
-    from cleartune.edge import synth
+    from cleartune.train import synth
 
     x, _ = synth.plucked_string(110.0, duration=1.0)
     tuner = Tuner(TunerConfig(denoise=False))

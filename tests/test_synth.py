@@ -1,10 +1,10 @@
-"""Test signals with known pitch (edge/synth.py)."""
+"""Test signals with known pitch (train/synth.py)."""
 import math
 
 import numpy as np
 import pytest
 
-from cleartune.edge import synth as S
+from cleartune.train import synth as S
 
 SR = S.DEFAULT_SAMPLE_RATE
 

@@ -1,4 +1,5 @@
-"""Test signals with a known pitch, and the noises a tuner meets.
+"""Test signals with a known pitch, and the noises a tuner meets (for tests and benchmarks;
+the Pi never needs them, so they live outside ``edge/``).
 
 All functions return float32 mono audio at ``sample_rate`` [Hz] (full scale 1.0) and are
 deterministic for a given ``seed``.  Durations and times in seconds, frequencies in Hz.
@@ -23,8 +24,8 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .notes import A4_DEFAULT, midi_to_hz
-from .params import EDGE
+from cleartune.edge.notes import A4_DEFAULT, midi_to_hz
+from cleartune.edge.params import EDGE
 
 #: Default sample rate [Hz] (the edge preset's).
 DEFAULT_SAMPLE_RATE = EDGE.sample_rate
