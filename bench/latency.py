@@ -198,7 +198,7 @@ def dataset_clips(data_dir: str | Path, n: int, *, seed: int = 0, split: Optiona
 
 def synthetic_clips(n: int, *, seconds: float = 3.0, seed: int = 0, sample_rate: Optional[int] = None) -> tuple[list[np.ndarray], str]:
     """``n`` synthetic plucked notes (E2..E6) in noise at 0-10 dB SNR (when no dataset is given)."""
-    from cleartune.edge import synth
+    from cleartune.train import synth
     from cleartune.edge.params import EDGE
 
     sr = sample_rate or EDGE.sample_rate

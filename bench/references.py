@@ -281,8 +281,8 @@ NOISE_KINDS = ("orchestra", "speech", "babble", "pink", "white")
 
 
 def make_noise(kind: str, duration: float, *, sample_rate: int = EDGE.sample_rate, seed=0) -> np.ndarray:
-    """One of :data:`NOISE_KINDS` from :mod:`cleartune.edge.synth`."""
-    from cleartune.edge import synth
+    """One of :data:`NOISE_KINDS` from :mod:`cleartune.train.synth`."""
+    from cleartune.train import synth
 
     if kind == "orchestra":
         return synth.orchestra_like(duration, sample_rate=sample_rate, seed=seed)
@@ -303,7 +303,7 @@ def synthetic_items(*, snr_db: float, n: int = 24, kinds: Sequence[str] = ("orch
     """``n`` guitar-like notes (random note in ``midi_range``, detuned +-50 cents, random
     inharmonicity, brightness, pluck position, onset 0.2-0.8 s) mixed with the noise
     kinds in turn at ``snr_db`` (power over the whole clip)."""
-    from cleartune.edge import synth
+    from cleartune.train import synth
 
     rng = np.random.default_rng(seed)
     items = []
