@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from cleartune.edge import synth as S
+from cleartune.train import synth as S
 from cleartune.edge.notes import NoteMapper, hz_to_midi, midi_to_name
 from cleartune.edge.params import EDGE
 from cleartune.edge.pitch import PitchParams, PitchTracker, track
