@@ -1,6 +1,7 @@
 """Atomic file writes: a temporary file in the target folder, then ``os.replace``, so an
 interrupted job never leaves a half-written file under the final name.  Standard library
-only; used by every part of cleartune that writes results, models or data."""
+only; used by every part of cleartune that writes results, models or data (figures:
+``cleartune.train.plots.atomic_savefig``)."""
 from __future__ import annotations
 
 import contextlib
@@ -56,13 +57,3 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2, mod
     """Write ``obj`` as JSON (with a final newline) to ``path`` atomically."""
     atomic_write_text(path, json.dumps(obj, indent=indent) + "\n", mode=mode)
 
-
-def atomic_savefig(fig: Any, path: str | os.PathLike, *, dpi: int = 100) -> None:
-    """Save a matplotlib figure atomically (format from the extension) and close it.
-    Duck-typed: matplotlib is imported only to close the figure, by the caller's install."""
-    p = Path(path)
-    with atomic_path(p) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=p.suffix.lstrip(".") or "png")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

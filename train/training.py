@@ -40,10 +40,11 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from cleartune.edge.errors import CleartuneError, DataError
-from cleartune.edge.fileio import atomic_savefig, atomic_write_text
+from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta
 from cleartune.edge.params import SignalParams, preset as preset_params
 from cleartune.train.models import EdgeConfig, VARIANTS, SEED_VARIANTS
+from cleartune.train.plots import atomic_savefig
 
 CHECKPOINT = "checkpoint.npz"
 MODEL_FILE = "model.keras"
