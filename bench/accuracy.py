@@ -38,7 +38,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from cleartune.edge.fileio import atomic_savefig
+from cleartune.train.plots import atomic_savefig
 
 #: Readings earlier than this after the onset (or the clip start) are not scored [s].
 SETTLE_S = 0.15

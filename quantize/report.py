@@ -38,9 +38,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from cleartune.edge.errors import DataError, ModelLoadError
-from cleartune.edge.fileio import atomic_savefig, atomic_write_text
+from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.edge.params import check_compatible
+from cleartune.train.plots import atomic_savefig
 
 from . import tflite_info
 from .windows import ModelIO, check_shapes, denoise_offline, feature_view, model_io, snr_value, stratified_rows

@@ -36,7 +36,7 @@ import numpy as np
 
 from cleartune.edge import features as F
 from cleartune.edge.errors import DataError
-from cleartune.edge.fileio import atomic_savefig
+from cleartune.train.plots import atomic_savefig
 
 #: Seconds after the labelled onset before tuner readings are scored.
 SETTLE_S = 0.25
