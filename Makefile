@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 DATA ?= data/default
 RUNS ?= runs
 
-.PHONY: help setup setup-edge demo test test-fast model pi-check bench clean
+.PHONY: help setup setup-edge demo lint test test-fast model pi-check bench clean
 
 help:
 	@echo "make demo      set up (edge only) and run the tuner on the shipped demo recording"
-	@echo "make test      set up everything and run the test suite"
+	@echo "make test      set up everything, lint (ruff) and run the test suite"
 	@echo "make model     rebuild the shipped edge model from scratch (data, train, quantize)"
 	@echo "make bench     benchmarks into bench/results/"
 	@echo "make pi-check  install and test the edge side on emulated aarch64 (Raspberry Pi)"
@@ -24,7 +24,10 @@ setup-edge:
 demo: setup-edge
 	$(BIN)/cleartune analyze edge/demo/demo.wav
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest -q tests
 
 model: setup

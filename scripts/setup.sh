@@ -38,16 +38,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# pip's output goes to a log file; on failure its tail is shown with the file's name
+log="$VENV/setup-pip.log"
+quiet() {  # quiet CMD...: run CMD, output appended to $log; on failure show its tail
+  if ! "$@" >>"$log" 2>&1; then
+    tail -n 25 "$log" >&2
+    echo "setup: failed: $* (full log: $log)" >&2
+    exit 1
+  fi
+}
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
+  : >"$log"
+  quiet "$VENV/bin/pip" install --upgrade pip
 fi
 extras="edge"
 [ "$what" = all ] && extras="edge,train,dev"
 stamp="$VENV/.cleartune-$extras-$(sha256sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  echo "setup: installing cleartune[$extras] into $VENV (first time: a few minutes)"
-  "$VENV/bin/pip" install -q -e ".[$extras]"
+  echo "setup: installing cleartune[$extras] into $VENV (first time: a few minutes; log: $log)"
+  quiet "$VENV/bin/pip" install --disable-pip-version-check -e ".[$extras]"
   touch "$stamp"
 fi
