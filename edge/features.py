@@ -4,7 +4,8 @@ Shapes: for a signal of ``L`` samples, ``stft`` returns complex ``(L // hop, n_b
 (frames first); for the seed clip that is ``(256, 512)``.  ``polar_features`` returns
 ``rho`` (scaled dB magnitude, ``[-100, 100]``) and ``theta`` (phase / pi, ``[-1, 1]``),
 both ``(n_frames, n_bins)`` float32.  Models see ``(n_bins, n_frames, 1) / feature_max``
-for the seed preset (``to_seed_image``), i.e. (512, 256, 1) in ``[-1, 1]``.
+for the seed preset (``cleartune.train.variants.to_seed_image``), i.e. (512, 256, 1) in
+``[-1, 1]``.
 
 The single-frame function :func:`frame_spectrum` is what the streaming edge runtime
 calls on every hop; :func:`stft` is the same computation over a whole signal, so the
@@ -161,13 +162,3 @@ def features_to_audio(rho: np.ndarray, theta: np.ndarray, *, params: SignalParam
     """(rho, theta) -> waveform (float64): the exact inverse of ``polar_features(stft(x))``."""
     return istft(features_to_spectrum(rho, theta, params=params, db_range=db_range), params=params, length=length)
 
-
-def to_seed_image(feat: np.ndarray, *, params: SignalParams) -> np.ndarray:
-    """(n_frames, n_bins) features -> the seed model's (n_bins, n_frames, 1) image in [-1, 1]
-    (frequency on the first axis as in the seed's (512, 256, 1) input)."""
-    return (np.asarray(feat, dtype=np.float32).T[..., None] / params.feature_max).astype(np.float32)
-
-
-def from_seed_image(img: np.ndarray, *, params: SignalParams) -> np.ndarray:
-    """Inverse of :func:`to_seed_image`."""
-    return (np.asarray(img, dtype=np.float32)[..., 0].T * params.feature_max).astype(np.float32)

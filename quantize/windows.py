@@ -19,7 +19,7 @@ Presets (from the model's sidecar, :class:`cleartune.edge.model_meta.ModelMeta`)
           * ``polar``: clean ``rho / feature_max`` and ``theta``;
           * ``complex``: power-compressed clean real and imaginary parts.
 
-``seed``  one inference per clip: ``features.to_seed_image`` of the per-clip scaled
+``seed``  one inference per clip: ``variants.to_seed_image`` of the per-clip scaled
           ``rho`` (and ``theta`` as a second channel), ``(n_bins, frames_per_clip, C)``;
           the output is the clean image in the same scaling (the mix's dB range).
 """
@@ -34,6 +34,7 @@ import numpy as np
 from cleartune.edge import features as F
 from cleartune.edge.errors import DataError, ModelLoadError
 from cleartune.edge.model_meta import ModelMeta
+from cleartune.train.variants import from_seed_image, to_seed_image
 
 EDGE_KINDS = ("mask", "magnitude", "polar", "complex")
 SEED_KINDS = ("magnitude", "polar", "seed-magnitude", "seed-polar")
@@ -132,7 +133,7 @@ def clip_features(mix: np.ndarray, *, meta: ModelMeta, io: Optional[ModelIO] = N
         theta_w = edge_windows(theta, context_frames=io.context_frames, pad=0.0)
         inputs = model_inputs(rho_w, theta_w, variant=io.kind, params=p)
     else:
-        img = F.to_seed_image(rho, params=p)
+        img = to_seed_image(rho, params=p)
         if io.channels == 2:
             img = np.concatenate([img, theta.T[..., None].astype(np.float32)], axis=-1)
         inputs = img[None]
@@ -166,7 +167,7 @@ def outputs_to_spectrum(outputs: np.ndarray, *, clip: ClipFeatures, meta: ModelM
 
         return output_to_spectrum(outputs, spec, variant=io.kind, params=p)
     img = outputs[0]
-    rho = F.from_seed_image(np.clip(img[..., :1], -1.0, 1.0), params=p)
+    rho = from_seed_image(np.clip(img[..., :1], -1.0, 1.0), params=p)
     mag = F.rho_to_magnitude(rho, params=p, db_range=clip.db_range)
     if io.channels == 2:
         theta = np.clip(img[..., 1].T, -1.0, 1.0).astype(np.float64)

@@ -10,6 +10,7 @@ import scipy.signal
 from cleartune.edge import features as F
 from cleartune.edge.errors import ParamsMismatchError
 from cleartune.edge.params import EDGE, SEED, SignalParams, check_compatible
+from cleartune.train.variants import from_seed_image, to_seed_image
 
 
 def _snr_db(ref, est):
@@ -32,12 +33,12 @@ def test_seed_shapes():
     spec = F.stft(x, params=SEED)
     assert spec.shape == (256, 512)  # frames x bins; the seed image is (512, 256, 1)
     rho, theta, _ = F.polar_features(spec, params=SEED)
-    img = F.to_seed_image(rho, params=SEED)
+    img = to_seed_image(rho, params=SEED)
     assert img.shape == (512, 256, 1)
     assert img.min() >= -1.0 and img.max() <= 1.0
     assert rho.min() == pytest.approx(-100.0) and rho.max() == pytest.approx(100.0)  # per-clip min-max
     assert theta.min() >= -1.0 and theta.max() <= 1.0
-    np.testing.assert_allclose(F.from_seed_image(img, params=SEED), rho, atol=1e-4)
+    np.testing.assert_allclose(from_seed_image(img, params=SEED), rho, atol=1e-4)
 
 
 @pytest.mark.parametrize("params", [SEED, EDGE])

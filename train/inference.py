@@ -20,7 +20,7 @@ from cleartune.edge import features as F
 from cleartune.edge.errors import ModelLoadError
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.train.batches import gather_windows
-from cleartune.train.variants import model_inputs, output_to_spectrum
+from cleartune.train.variants import from_seed_image, model_inputs, output_to_spectrum, to_seed_image
 
 #: Frames per Keras call for edge models.
 KERAS_BATCH = 1024
@@ -112,7 +112,7 @@ class OfflineDenoiser:
         """The seed image ``(1, n_bins, n_frames, C)`` and the clip's dB range."""
         p = self.params
         rho, theta, rng = F.polar_features(noisy_spec, params=p)
-        img = F.to_seed_image(rho, params=p)
+        img = to_seed_image(rho, params=p)
         if self.variant == "polar":
             img = np.concatenate([img, theta.T[..., None].astype(np.float32)], axis=-1)
         return img[None], rng
@@ -130,7 +130,7 @@ class OfflineDenoiser:
                 raise ModelLoadError(f"the seed model takes clips of {p.clip_samples} samples, got {len(mix)}")
             img, rng = self.seed_input(noisy)
             out = self.predict(img)[0]
-            rho = F.from_seed_image(out[..., :1], params=p)
+            rho = from_seed_image(out[..., :1], params=p)
             # the clean clip's own dB range is unknown at inference: invert with the mix's
             if self.variant == "polar":
                 theta = out[..., 1].T

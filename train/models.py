@@ -6,7 +6,7 @@ to int8 TFLite with the stock converter.
 
 ``seed`` (the original write-up, faithfully)
     input ``(512, 256, C)``: the per-clip scaled polar features as an image,
-    frequency x frames (``features.to_seed_image``), ``C = 1`` (rho, the seed) or
+    frequency x frames (``variants.to_seed_image``), ``C = 1`` (rho, the seed) or
     ``C = 2`` (rho and theta, the ``polar`` variant).  Seven 3x3 stride-2 ``Conv2D``
     (32, 64, 128, 256, 256, 512, 1024 filters, ReLU) take it to ``(4, 2, 1024)`` = 8192
     values; ``Flatten`` -> ``Dense(256)`` (the linear latent, layer ``"latent"``) ->

@@ -49,6 +49,16 @@ TWO_CHANNEL = ("polar", "complex")
 
 
 # -- numpy: inputs, targets, outputs -----------------------------------------------------
+def to_seed_image(feat: np.ndarray, *, params: SignalParams) -> np.ndarray:
+    """(n_frames, n_bins) features -> the seed model's (n_bins, n_frames, 1) image in [-1, 1]
+    (frequency on the first axis as in the seed's (512, 256, 1) input)."""
+    return (np.asarray(feat, dtype=np.float32).T[..., None] / params.feature_max).astype(np.float32)
+
+
+def from_seed_image(img: np.ndarray, *, params: SignalParams) -> np.ndarray:
+    """Inverse of :func:`to_seed_image`."""
+    return (np.asarray(img, dtype=np.float32)[..., 0].T * params.feature_max).astype(np.float32)
+
 
 def rho_to_db(rho: np.ndarray, *, params: SignalParams) -> np.ndarray:
     """rho (feature units, [-100, 100]) -> dBFS with the fixed range."""
