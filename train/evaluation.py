@@ -37,6 +37,7 @@ import numpy as np
 from cleartune.edge import features as F
 from cleartune.edge.errors import DataError
 from cleartune.train.plots import atomic_savefig
+from cleartune.train.variants import to_seed_image
 
 #: Seconds after the labelled onset before tuner readings are scored.
 SETTLE_S = 0.25
@@ -328,8 +329,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
         est_spec, out_raw = den.spectrum(mix, return_output=True)
         y = F.istft(est_spec, params=p, length=len(mix))
         if den.preset == "seed":
-            c_img = F.to_seed_image(F.polar_features(clean_spec, params=p)[0], params=p)[..., 0]
-            n_img = F.to_seed_image(F.polar_features(noisy_spec, params=p)[0], params=p)[..., 0]
+            c_img = to_seed_image(F.polar_features(clean_spec, params=p)[0], params=p)[..., 0]
+            n_img = to_seed_image(F.polar_features(noisy_spec, params=p)[0], params=p)[..., 0]
             feat_d = float(np.mean((out_raw[..., 0] - c_img) ** 2))
             feat_n = float(np.mean((n_img - c_img) ** 2))
             latent_mixes.append(mix)
