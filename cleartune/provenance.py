@@ -9,6 +9,7 @@ import datetime as _dt
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from importlib import metadata
 from typing import Iterable, Optional
@@ -39,6 +40,28 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def git_commit() -> Optional[dict]:
+    """The commit of the cleartune checkout this code runs from, and the tracked files changed
+    since (``{"commit": sha, "changed": [paths]}``); None for an installed wheel or without git."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> Optional[str]:
+        try:
+            r = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or os.path.realpath(top.strip()) != os.path.realpath(root):
+        return None
+    sha = (git("rev-parse", "HEAD") or "").strip()
+    if not sha:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no") or ""
+    return {"commit": sha, "changed": sorted(line[3:] for line in status.splitlines() if line.strip())}
+
+
 def provenance(command: Optional[str] = None) -> dict:
     """Machine, OS, Python, package versions, UTC date and the command line."""
     return {
@@ -50,12 +73,20 @@ def provenance(command: Optional[str] = None) -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": package_versions(),
+        "git": git_commit(),
     }
 
 
 def markdown_block(p: dict) -> str:
     """A short markdown section describing ``provenance()`` output."""
     pk = ", ".join(f"{k} {v}" for k, v in p.get("packages", {}).items())
-    return (f"- date: {p['date_utc']}\n- command: `{p['command']}`\n"
+    g = p.get("git")
+    if g:
+        ch = g.get("changed") or []
+        commit = f"{g['commit'][:12]}" + (f" + uncommitted changes in {len(ch)} file(s): {', '.join(ch[:8])}"
+                                          + (", ..." if len(ch) > 8 else "") if ch else "")
+    else:
+        commit = "unknown (not run from a git checkout)"
+    return (f"- date: {p['date_utc']}\n- commit: {commit}\n- command: `{p['command']}`\n"
             f"- machine: {p['machine']}, {p['cpu']} ({p['cpu_count']} cores), {p['os']}\n"
             f"- python {p['python']}; {pk}\n")
