@@ -8,7 +8,7 @@ When the loop ends the child itself reports its ``VmHWM`` (peak RSS of its whole
 its final ``VmRSS`` and whether TensorFlow or Keras got imported.  The parent also checks
 ``/proc/PID/maps`` for a TensorFlow shared library while the loop runs.
 
-:func:`measure_memory` runs it on generated audio (:func:`cleartune.bench.soak.write_soak_wav`:
+:func:`measure_memory` runs it on generated audio (:func:`cleartune.bench.soak_audio.write_soak_wav`:
 notes, silences, noise bursts, varied levels) given as ``--input FILE`` (the run loop's
 FileSource) and reports the samples, the peak and the growth.  Targets: peak <= :data:`TARGET_PEAK_MB`, growth <=
 :data:`TARGET_GROWTH_MB` (flat).
@@ -216,7 +216,7 @@ def measure_memory(*, model: Optional[str | Path], no_denoise: bool = False, sec
     """RSS of ``cleartune run --input FILE`` over ``seconds`` of generated audio, sampled
     every ``interval_s`` of processed audio.  Returns the result dict (see :func:`write_memory`)."""
     from cleartune.bench.latency import model_info
-    from cleartune.bench.soak import write_soak_wav
+    from cleartune.bench.soak_audio import write_soak_wav
     from cleartune.edge.params import EDGE
     from cleartune.edge.pitch import PitchParams
     from cleartune.provenance import provenance

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from cleartune.bench import memory, soak
+from cleartune.bench.soak_audio import write_soak_wav
 from cleartune.cli import main
 from cleartune.edge.audio_io import read_audio
 from cleartune.edge.params import EDGE
@@ -36,8 +37,8 @@ def test_one_minute_soak_through_the_cli(tmp_path, capsys):
 
 def test_generator_is_a_valid_deterministic_wav(tmp_path):
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
-    ga = soak.write_soak_wav(a, seconds=40.0, seed=3)
-    soak.write_soak_wav(b, seconds=40.0, seed=3)
+    ga = write_soak_wav(a, seconds=40.0, seed=3)
+    write_soak_wav(b, seconds=40.0, seed=3)
     assert a.read_bytes() == b.read_bytes()
     x, sr = read_audio(a)
     assert sr == EDGE.sample_rate and len(x) == ga["samples"] == 40 * EDGE.sample_rate
