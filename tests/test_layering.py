@@ -139,3 +139,23 @@ def test_edge_side_imports_no_heavy_or_upward_modules(pkg):
             if imp.split(".")[0] in HEAVY or any(imp == u or imp.startswith(u + ".") for u in UPWARD):
                 bad.append(f"{path.relative_to(ROOT)}:{line}: {imp}")
     assert not bad, "the Pi's side imports: " + "; ".join(bad)
+
+
+#: What the Pi runs: the CLI and the subcommands that run there.
+RUNTIME_ENTRY = ("cleartune.cli", "cleartune.edge.cli_analyze", "cleartune.firmware_bridge.cli_run",
+                 "cleartune.firmware_bridge.cli_service")
+
+
+def test_every_edge_module_is_part_of_the_runtime():
+    """No module in edge/ or firmware_bridge/ exists only for tests, training or benchmarks:
+    each is imported (directly or not) by a runtime entry point."""
+    graph = import_graph()
+    reached, todo = set(), list(RUNTIME_ENTRY)
+    while todo:
+        n = todo.pop()
+        if n not in reached:
+            reached.add(n)
+            todo += graph.get(n, ())
+    pkgs = ("cleartune.edge", "cleartune.firmware_bridge")
+    unused = sorted(m for m in graph if m.startswith(tuple(p + "." for p in pkgs)) and m not in reached)
+    assert not unused, "not used by the runtime (move to tests/, train/ or bench/): " + ", ".join(unused)
