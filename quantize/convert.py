@@ -368,11 +368,37 @@ def _write_sidecar(path: Path, *, meta: ModelMeta, variant: str, info, params_co
     return m.save_for(path)
 
 
+def convert_keras(model, variant: str, *, representative: Optional[np.ndarray] = None) -> bytes:
+    """Convert a single-input Keras ``model`` with a fixed input shape (batch included) to
+    TFLite bytes (``variant`` as :func:`make_converter`; int8 needs ``representative``:
+    float32 ``(n, *input_shape)``).  The file is checked: builtin ops only, and for int8
+    full-integer with int8 input and output.  Used for models whose calibration inputs are
+    not feature windows of a dataset (the guitar-pitch model: features and recurrent state)."""
+    _quiet_tf_env()
+    shape = tuple(1 if s is None else int(s) for s in model.inputs[0].shape)
+    reps = None if representative is None else np.asarray(representative, np.float32).reshape((-1,) + shape[1:])
+    io = ModelIO(preset="", kind="", context_frames=0, channels=1, input_shape=shape[1:], output_shape=())
+    with tempfile.TemporaryDirectory(prefix="cleartune_sm_") as tmp:
+        sm = export_saved_model(model, Path(tmp) / "saved_model", io=io)
+        conv = make_converter(sm, variant, representative=None if reps is None else representative_fn(reps))
+        try:
+            blob = conv.convert()
+        except Exception as e:
+            raise ModelLoadError(f"TFLite conversion to {variant} failed: {_first_line(e)}") from None
+        p = Path(tmp) / "m.tflite"
+        p.write_bytes(blob)
+        info = tflite_info.inspect_tflite(p)
+        tflite_info.check_builtin_only(info)
+        if variant == "int8":
+            tflite_info.check_int8(info)
+    return blob
+
+
 def load_tflite_meta(path: str | Path, *, verify_sha: bool = True) -> ModelMeta:
     """The sidecar of a converted file, checked (sha256, format); one-line errors."""
     p = tflite_info.check_tflite_file(path)
     return load_meta(p, verify_sha=verify_sha)
 
 
-__all__ = ["quantize_model", "calibration_windows", "load_keras", "keras_meta", "make_converter", "export_saved_model",
+__all__ = ["quantize_model", "convert_keras", "calibration_windows", "load_keras", "keras_meta", "make_converter", "export_saved_model",
            "representative_fn", "load_tflite_meta", "sidecar_path", "VARIANTS", "DEFAULT_VARIANTS"]

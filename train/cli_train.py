@@ -29,8 +29,11 @@ def _dilations(s: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", choices=("seed", "edge"), default="edge",
-                        help="seed: the write-up's (512, 256) image autoencoder; edge: the streaming Pi model (default)")
+    parser.add_argument("--preset", choices=("seed", "edge", "pitch"), default="edge",
+                        help="seed: the write-up's (512, 256) image autoencoder; edge: the streaming Pi model (default); "
+                             "pitch: the guitar-pitch salience model (train/pitch_training.py; uses --epochs, "
+                             "--batch-size, --steps-per-epoch, --max-examples, --seed, --schedule-epochs, "
+                             "--learning-rate, --channels, --model-version)")
     parser.add_argument("--variant", choices=("mask", "magnitude", "polar", "complex"), default=None,
                         help="output representation (edge default: mask; seed: magnitude or polar, default magnitude)")
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset folder (cleartune data build --out DIR)")
@@ -95,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.preset == "pitch":
+        from cleartune.train.pitch_training import run_train_cli
+
+        return run_train_cli(args)
     from cleartune.train.training import train
 
     cfg = config_from_args(args).resolved()
