@@ -40,7 +40,7 @@ class _Generator:
         self.rng = np.random.default_rng(seed)
         rng = self.rng
         self.tones = []
-        for i in range(N_TONES):
+        for _ in range(N_TONES):
             midi = int(rng.integers(40, 89))
             tone = synth.plucked_string(synth.detuned_hz(midi, float(rng.uniform(-45, 45))), sample_rate=sample_rate,
                                         duration=float(rng.uniform(2.0, 4.0)),

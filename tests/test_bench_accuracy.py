@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from cleartune.bench import accuracy as A
-from cleartune.train import synth
 from cleartune.edge.audio_io import write_wav
 from cleartune.edge.params import EDGE
+from cleartune.train import synth
 
 MODELS = Path(__file__).parent / "fixtures" / "models"
 TINY_F, TINY_Q = MODELS / "tiny_mask_float32.tflite", MODELS / "tiny_mask_int8.tflite"
@@ -23,13 +23,13 @@ def test_scoring_rule():
     f = 110.0
     t = np.array([0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9])
     f0 = np.array([f, f, np.nan, f * 2 ** (3 / 1200), 2 * f, f * 2 ** (100 / 1200), f * 2 ** (-4 / 1200)])
-    s = A.score_clip(t, f0, true_f0=f, onset_s=0.2, settle_s=0.15)
+    s = A.score_clip(t, f0, true_f0=f, onset_s=0.2)
     # scored: t >= 0.35 -> 5 readings; right: 0.6 (+3 c) and 0.9 (-4 c); 0.5 has no note (wrong);
     # 0.7 an octave up (octave error); 0.8 a semitone up (wrong note)
     assert s["n"] == 5 and s["right"] == 2 and s["voiced"] == 4 and s["octave"] == 1
     assert sorted(s["cents"]) == pytest.approx([-4.0, 3.0], abs=1e-3)
     # a negative onset (the clip starts after the pluck) scores from settle_s after the clip start
-    s2 = A.score_clip(t, f0, true_f0=f, onset_s=-1.0, settle_s=0.15)
+    s2 = A.score_clip(t, f0, true_f0=f, onset_s=-1.0)
     assert s2["n"] == 6
 
 
@@ -38,7 +38,7 @@ def test_aggregate_pools_readings_per_level():
             {"level": "clean", "seconds": {"x": 3.0}, "systems": {"x": {"n": 10, "right": 5, "voiced": 6, "octave": 0, "cents": [4.0]}}},
             {"level": "-5 dB", "seconds": {"x": 2.0}, "systems": {"x": {"n": 4, "right": 0, "voiced": 0, "octave": 0, "cents": []}}}]
     a = A.aggregate(recs, ["x"])
-    assert a["levels"] == ["-5 dB", "clean"]
+    assert a["levels"] == ["clean", "-5 dB"]
     c = a["by_level"]["clean"]["x"]
     assert c["note_accuracy"] == pytest.approx(14 / 20) and c["voiced"] == pytest.approx(16 / 20)
     assert c["wrong_note"] == pytest.approx(2 / 20) and c["octave_errors"] == pytest.approx(1 / 20)
@@ -81,7 +81,7 @@ def test_run_on_a_tiny_dataset(dataset, tmp_path):
                            command="test", log=logs.append)
     res = r["results"]
     assert r["systems"] == list(A.SYSTEMS) and r["data"]["clips"] == 4
-    assert res["levels"] == ["0 dB", "clean"] and res["clips_per_level"] == {"0 dB": 2, "clean": 2}
+    assert res["levels"] == ["clean", "0 dB"] and res["clips_per_level"] == {"0 dB": 2, "clean": 2}
     for s in A.SYSTEMS:
         o = res["overall"][s]
         assert o["clips"] == 4 and o["readings"] > 40, s

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from cleartune.firmware_bridge.config import (
-    RunConfig, add_output_arguments, config_to_toml, load_toml, parse_output_spec, resolve_run_config,
+    RunConfig,
+    add_output_arguments,
+    config_to_toml,
+    load_toml,
+    parse_output_spec,
+    resolve_run_config,
 )
 from cleartune.firmware_bridge.errors import ConfigError, OutputSpecError
 

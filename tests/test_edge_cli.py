@@ -4,23 +4,21 @@ In-process through cleartune.cli.main (capsys), plus a few subprocess checks for
 only a real process shows (no traceback on stderr, SIGINT/SIGTERM ending cleanly)."""
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io.wavfile
+from doubles import FakePyAudio, FakeStream
 
 from cleartune.cli import build_parser, main
 from cleartune.edge import denoiser as D
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
 from cleartune.firmware_bridge import cli_run
-from doubles import FakePyAudio, FakeStream
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 FLOAT = MODELS / "tiny_mask_float32.tflite"

@@ -4,16 +4,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from doubles import FakePyAudio, FakeStream, ListSink
 
 from cleartune.edge import denoiser as D
 from cleartune.edge.errors import ModelLoadError
 from cleartune.edge.notes import NoteError
 from cleartune.edge.params import EDGE
-from cleartune.edge.pipeline import (Stats, Tuner, TunerConfig, analyze_samples, resolve_mode,
-                                     run_stream)
+from cleartune.edge.pipeline import Stats, Tuner, TunerConfig, analyze_samples, resolve_mode, run_stream
 from cleartune.edge.reading import Reading
 from cleartune.edge.sources import MicSource
-from doubles import FakePyAudio, FakeStream, ListSink
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 FLOAT = MODELS / "tiny_mask_float32.tflite"

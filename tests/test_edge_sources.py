@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 import scipy.signal
+from doubles import FakePyAudio, FakeStream
 
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
-from cleartune.edge.sources import (FileSource, MicSource, RateLimitedWarner, StdinSource, StreamingResampler,
-                                    open_source, parse_mic_spec)
-from doubles import FakePyAudio, FakeStream
+from cleartune.edge.sources import FileSource, MicSource, RateLimitedWarner, StdinSource, StreamingResampler, open_source, parse_mic_spec
 
 SR = EDGE.sample_rate
 #: A sine's frequency after reading + resampling must agree within this [cents].

@@ -42,8 +42,9 @@ import numpy as np
 from cleartune.edge.errors import CleartuneError, DataError
 from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta
-from cleartune.edge.params import SignalParams, preset as preset_params
-from cleartune.train.models import EdgeConfig, VARIANTS, SEED_VARIANTS
+from cleartune.edge.params import SignalParams
+from cleartune.edge.params import preset as preset_params
+from cleartune.train.models import SEED_VARIANTS, VARIANTS, EdgeConfig
 from cleartune.train.plots import atomic_savefig
 
 CHECKPOINT = "checkpoint.npz"
@@ -358,8 +359,8 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
     Returns a summary dict (``epochs_done``, ``history``, ``metrics``, ``model``, ``params``,
     ``macs``, ``resumed_from``).  Raises :class:`CleartuneError` for a mismatched
     checkpoint; ``KeyboardInterrupt`` on Ctrl-C/SIGTERM (the last whole epoch is saved)."""
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     from cleartune.train.models import check_edge_budget, model_cost
     from cleartune.train.variants import make_feature_mse, make_loss
