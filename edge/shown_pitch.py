@@ -1,0 +1,120 @@
+"""What the player sees of the shown note: its averaged pitch, the confidence, the hysteresis.
+
+The shown note's estimates are averaged (inverse variance, up to ``max_average_s``); a step
+restarts the average, a drift (the string settling, the peg being turned) is followed along
+a fitted line carried to the newest sample.  Frequencies in Hz, variances in Hz^2, times in
+readings unless stated.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .notes import CENTS_PER_OCTAVE
+from .partials import PreciseEstimate
+from .pitch_math import CENTS_PER_LN, cents, fast_sum, inverse_variance_mean
+from .pitch_params import PitchParams
+from .tracks import Track
+
+
+def average_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading: int, lag: int,
+                     n_history: int, min_slope: float) -> None:
+    """Add ``est`` (the newest estimate of the shown track ``tr``, made at reading index
+    ``reading``; ``lag``: samples between readings) to ``tr``'s history (at most
+    ``n_history`` estimates) and set the shown pitch ``tr.mean_f`` and its uncertainty
+    ``tr.mean_sigma`` [Hz].
+
+    A steady note: the inverse-variance mean of the history.  A pitch that moves by a step
+    (the newest two beyond ``change_sigma`` of the rest) restarts the mean; one that drifts
+    (a slope beyond ``trend_sigma`` and ``min_slope`` [cents per reading]) drops the older
+    half of the history, and while the drift lasts the pitch is read off the fitted line,
+    carried forward from the frames' centre to the newest sample."""
+    v = est.sigma ** 2 + (est.f1 * 2e-7) ** 2
+    tr.hist_f.append(est.f1)
+    tr.hist_v.append(v)
+    # when the estimate applies: the centre of its frames [readings]
+    tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
+    del tr.hist_f[:-n_history], tr.hist_v[:-n_history], tr.hist_i[:-n_history]
+    trend = drift(tr, p, reading=reading, min_slope=min_slope)
+    if trend is not None:           # drifting: judge it on the newer half of the history
+        keep = max(p.trend_min_points, len(tr.hist_f) // 2)
+        tr.hist_f, tr.hist_v, tr.hist_i = tr.hist_f[-keep:], tr.hist_v[-keep:], tr.hist_i[-keep:]
+        trend = drift(tr, p, reading=reading, min_slope=min_slope)
+    if trend is not None:
+        value, slope, var = trend
+        tr.mean_f = tr.hist_f[-1] * 2.0 ** (value / CENTS_PER_OCTAVE)
+        tr.mean_sigma = tr.mean_f * math.sqrt(var) / CENTS_PER_LN
+        return
+    if len(tr.hist_f) >= 3 and _newest_two_stepped(tr, p):
+        tr.hist_f, tr.hist_v, tr.hist_i = tr.hist_f[-2:], tr.hist_v[-2:], tr.hist_i[-2:]
+    m, vm = inverse_variance_mean(tr.hist_f, tr.hist_v)
+    if len(tr.hist_f) >= 3:   # scatter beyond the stated uncertainties widens the error
+        f = np.array(tr.hist_f)
+        w = 1.0 / np.array(tr.hist_v)
+        vm *= max(1.0, float(fast_sum(w * (f - m) ** 2)) / (len(f) - 1))
+    tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
+
+
+def _newest_two_stepped(tr: Track, p: PitchParams) -> bool:
+    """The newest two estimates both lie more than ``change_sigma`` and ``change_min_cents``
+    from the mean of the older ones, on the same side (a step)."""
+    m, vm = inverse_variance_mean(tr.hist_f[:-2], tr.hist_v[:-2])
+    d = [f - m for f in tr.hist_f[-2:]]
+    far = all(abs(di) > p.change_sigma * math.sqrt(vi + vm) and abs(cents(m + di, m)) > p.change_min_cents
+              for di, vi in zip(d, tr.hist_v[-2:]))
+    return far and d[0] * d[1] > 0
+
+
+def drift(tr: Track, p: PitchParams, *, reading: int, min_slope: float) -> Optional[Tuple[float, float, float]]:
+    """Weighted straight line through ``tr``'s history in cents (relative to the newest
+    estimate) against time (frame centres, in readings before ``reading``): (value at the
+    newest sample [cents], slope [cents/reading], variance of that value [cents^2]) when the
+    slope is beyond ``trend_sigma`` sigma and ``min_slope``, else None."""
+    n = len(tr.hist_f)
+    if n < p.trend_min_points:
+        return None
+    f = np.asarray(tr.hist_f)
+    c = CENTS_PER_LN * np.log(f / f[-1])
+    x = np.asarray(tr.hist_i, dtype=np.float64) - reading
+    w = 1.0 / (CENTS_PER_LN ** 2 * np.asarray(tr.hist_v) / (f * f))
+    wx = w * x
+    S0, Sx, Sxx = float(fast_sum(w)), float(fast_sum(wx)), float(fast_sum(wx * x))
+    Sy, Sxy = float(fast_sum(w * c)), float(fast_sum(wx * c))
+    det = S0 * Sxx - Sx * Sx
+    if det <= 0:
+        return None
+    slope = (S0 * Sxy - Sx * Sy) / det
+    value = (Sxx * Sy - Sx * Sxy) / det
+    res = c - value - slope * x
+    chi2 = max(1.0, float(fast_sum(w * res * res)) / (n - 2))
+    var_slope = S0 / det * chi2
+    if abs(slope) <= max(p.trend_sigma * math.sqrt(var_slope), min_slope):
+        return None
+    return value, slope, Sxx / det * chi2
+
+
+def confidence(p: PitchParams, salience: float, n_partials: int, sigma_hz: Optional[float],
+               f: Optional[float]) -> float:
+    """0..1 from the per-partial ``salience`` [dB] relative to ``min_mean_salience``, the
+    partials measured, and the uncertainty ``sigma_hz`` of the shown pitch ``f`` (1 for a
+    clear, steady note; without a pitch, salience and partials only)."""
+    if not math.isfinite(salience):
+        return 0.0
+    z = (salience - p.min_mean_salience) / (0.3 * p.min_mean_salience)
+    s = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    if sigma_hz is None or f is None or not math.isfinite(sigma_hz):
+        return float(s * min(1.0, n_partials / 3 + 0.3))
+    sc = abs(CENTS_PER_LN * sigma_hz / f)
+    st = 1.0 / (1.0 + (sc / 5.0) ** 2)
+    return min(max(s * min(1.0, n_partials / 3) * (0.5 + 0.5 * st), 0.0), 1.0)
+
+
+def hysteresis_cents(tr: Track, p: PitchParams) -> float:
+    """How far past a note boundary the shown name holds [cents]: three times the
+    uncertainty of the shown pitch, between ``min_hysteresis_cents`` and
+    ``hysteresis_cents`` (a precisely known note right on a boundary still shows the side
+    it is on)."""
+    sig_c = CENTS_PER_LN * tr.mean_sigma / tr.mean_f if math.isfinite(tr.mean_sigma) else math.inf
+    return min(p.hysteresis_cents, max(p.min_hysteresis_cents, 3.0 * sig_c))
