@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from cleartune.edge.notes import A4_DEFAULT
 
-from .errors import ConfigError
+from .errors import ConfigError, OutputSpecError
 
 #: A GPIO pin as gpiozero takes it: a BCM number (17) or a name ("GPIO17", "BOARD11").
 Pin = Union[int, str]
@@ -71,8 +71,6 @@ def parse_output_spec(spec: str) -> tuple[str, Optional[str]]:
 
     ``serial:`` takes any pyserial URL too (``serial:loop://``, ``serial:rfc2217://host:port``).
     ``json`` is accepted as a synonym of ``stdout``.  Raises :class:`OutputSpecError`."""
-    from .errors import OutputSpecError
-
     s = str(spec).strip()
     kind, sep, arg = s.partition(":")
     kind = kind.strip().lower()

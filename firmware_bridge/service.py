@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence, TextIO
 
 from cleartune.edge.fileio import atomic_write_text
 
-from .config import DEFAULT_CONFIG_PATH, load_toml, validate, RunConfig
+from .config import DEFAULT_CONFIG_PATH, RunConfig, load_toml, validate
 from .errors import ConfigError, ServiceError
 
 UNIT_NAME = "cleartune.service"
