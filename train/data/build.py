@@ -87,6 +87,9 @@ class BuildConfig:
     p_guitar_reverb: float = P_GUITAR_REVERB
     p_pitch_class: float = P_PITCH_CLASS
     p_mic_eq: float = P_MIC_EQ
+    generator: str = "v1"                      # "v2": sources_v2 + build_v2 (leave-source-out pools)
+    v2: Any = None                             # sources_v2.GenerateV2 (generator v2)
+    clean_share: float = 0.0                   # v2: share of clean mixes when SNRs are drawn uniformly
     jobs: int = 1
     progress: bool = True
     command: str = ""
@@ -109,6 +112,9 @@ class BuildConfig:
             "environmental_dir": str(self.env_dir) if self.env_dir else None,
             "generate": gen, "holdout": self.holdout, "p_guitar_reverb": self.p_guitar_reverb,
             "p_pitch_class": self.p_pitch_class, "p_mic_eq": self.p_mic_eq,
+            # only v2 builds carry these (a v1 folder's stored settings stay comparable)
+            **({"generator": "v2", "v2": self.v2.to_dict(), "clean_share": self.clean_share}
+               if self.generator == "v2" else {}),
         })
 
 
@@ -568,6 +574,10 @@ def collect_sources(config: BuildConfig, *, skipped: list) -> tuple[list[GuitarI
 
 def build_dataset(config: BuildConfig) -> BuildReport:
     """Build (or resume) the dataset described by ``config`` in ``config.out``."""
+    if config.generator == "v2":
+        from .build_v2 import build_dataset_v2
+
+        return build_dataset_v2(config)
     from .byo import skipped_warning
     from .split import SPLIT_NAMES, assign_splits
 

@@ -63,10 +63,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--holdout", action="store_true",
                    help="draw from the disjoint evaluation pool: guitars GM 26/27 (jazz, clean electric), other "
                         "instruments, other espeak-ng voices and languages, other noise streams")
+    b.add_argument("--generator", choices=("v1", "v2"), default="v1",
+                   help="v2: leave-source-out pools (training: FluidR3 GM/GS, physical strings band a, five music "
+                        "packages, asterisk fr/it, boswars; --holdout: OPL3, physical strings band b, singularity/asc/"
+                        "colobot music, asterisk ru, colobot effects), domain randomization and hard cases "
+                        "(train/data/README.md)")
+    b.add_argument("--clean-share", type=float, default=None, metavar="F",
+                   help="v2: share of clean mixes when SNRs are drawn uniformly (default 0.1)")
+    b.add_argument("--physmod-per-note", type=int, default=None, metavar="N",
+                   help="v2: physically modelled strings per note (default 4, 2 with --holdout)")
     g = b.add_argument_group("built-in generator")
-    g.add_argument("--notes", default=_DEF_NOTES, metavar="LIST",
-                   help="guitar MIDI notes: ranges and/or numbers, e.g. 40-88 or 40,45,50")
-    g.add_argument("--velocities", default="60,85,110", metavar="LIST", help="MIDI velocities of the guitar plucks")
+    g.add_argument("--notes", default=None, metavar="LIST",
+                   help="guitar MIDI notes: ranges and/or numbers, e.g. 40-88 or 40,45,50 (default 40-88; v2 35-88)")
+    g.add_argument("--velocities", default=None, metavar="LIST",
+                   help="MIDI velocities of the guitar plucks (default 60,85,110; v2 70,110, 90 with --holdout)")
     g.add_argument("--guitar-programs", default=None, metavar="LIST",
                    help="GM guitar programs (default: 24,25 for training, 26,27 with --holdout)")
     g.add_argument("--n-harmonic", type=int, default=None, metavar="N",
@@ -166,10 +176,11 @@ def config_from_args(args: argparse.Namespace):
     for name, v in (("--n-harmonic", n_harm), ("--n-env", n_env), ("--n-voice", n_voice)):
         if v < 0:
             raise ValueError(f"{name} must be >= 0")
-    notes = parse_int_list(args.notes)
+    v2 = args.generator == "v2"
+    notes = parse_int_list(args.notes or ("35-88" if v2 else _DEF_NOTES))
     if any(not 21 <= n <= 108 for n in notes):
         raise ValueError("--notes must be MIDI numbers within 21..108")
-    vel = parse_int_list(args.velocities)
+    vel = parse_int_list(args.velocities or ("60,85,110" if not v2 else ("90" if args.holdout else "70,110")))
     if any(not 1 <= v <= 127 for v in vel):
         raise ValueError("--velocities must be within 1..127")
     gen = GenerateSettings(
@@ -180,7 +191,26 @@ def config_from_args(args: argparse.Namespace):
     )
     if args.noise_seconds <= 0:
         raise ValueError("--noise-seconds must be positive")
+    v2_settings = None
+    clean_share = 0.0
+    if v2:
+        from .sources_v2 import default_v2
+
+        v2_settings = replace(default_v2("eval" if args.holdout else "train"), notes=notes, velocities=vel,
+                              noise_seconds=float(args.noise_seconds))
+        if args.physmod_per_note is not None:
+            if args.physmod_per_note < 0:
+                raise ValueError("--physmod-per-note must be >= 0")
+            v2_settings = replace(v2_settings, physmod_per_note=int(args.physmod_per_note))
+        clean_share = 0.1 if args.clean_share is None else float(args.clean_share)
+        if not 0 <= clean_share <= 1:
+            raise ValueError("--clean-share must be within 0..1")
+        if args.guitar or args.harmonic or args.environmental:
+            raise ValueError("--generator v2 makes its own sources; --guitar/--harmonic/--environmental use v1")
+    elif args.clean_share is not None or args.physmod_per_note is not None:
+        raise ValueError("--clean-share and --physmod-per-note need --generator v2")
     return BuildConfig(
+        generator=args.generator, v2=v2_settings, clean_share=clean_share,
         out=Path(args.out), params=params, preset=args.preset, n_mixes=args.n_mixes, seed=int(args.seed),
         snr_min=float(args.snr_min), snr_max=float(args.snr_max),
         snrs=parse_snrs(args.snrs) if args.snrs else None, fractions=fractions,

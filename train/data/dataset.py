@@ -38,13 +38,17 @@ COLUMNS: tuple[str, ...] = (
     "harmonic_file", "harmonic_kind", "harmonic_instrument", "harmonic_offset", "harmonic_gain",
     "env_file", "env_kind", "env_offset", "env_gain",
     "snr_db", "snr_measured_db", "peak_gain", "mix_peak", "sample_rate", "clip_samples",
+    # v2 generator (empty for v1 builds)
+    "guitar_source", "harmonic_source", "env_source", "noise_type", "hard_case", "harmonic_midi", "harmonic_f0_hz",
+    "guitar_wet", "noise_reverb_s", "hum_db", "clip_drive",
 )
 
-_INT_COLUMNS = frozenset({"midi", "velocity", "sample_rate", "clip_samples"})
+_INT_COLUMNS = frozenset({"midi", "velocity", "sample_rate", "clip_samples", "harmonic_midi"})
 _FLOAT_COLUMNS = frozenset({
     "f0_hz", "f0_spread_cents", "cents_off", "detune_cents", "detune_ratio", "guitar_level_db", "guitar_reverb_s",
     "clip_start_s", "onset_s", "harmonic_offset", "harmonic_gain", "env_offset", "env_gain",
     "snr_db", "snr_measured_db", "peak_gain", "mix_peak",
+    "harmonic_f0_hz", "guitar_wet", "noise_reverb_s", "hum_db", "clip_drive",
 })
 
 

@@ -158,6 +158,7 @@ class SourceRecord:
     reverb_s: float = 0.0               # RT60 of synthetic reverb applied [s] (0: none)
     n_samples: int = 0                  # at the dataset sample rate
     detail: str = ""                    # programs, voice, settings (free text)
+    source: str = ""                    # v2: package / band / language tag (leave-source-out split)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
