@@ -13,12 +13,12 @@ Systems (each a function ``clip -> (t, f0[, midi])``, nan where no note is shown
 The Tuner runs exactly as ``cleartune analyze`` / ``run`` do (blocks of 4 hops, DC
 blocker, delay line; reading times refer to the input).
 
-Scoring rule (one rule for every system, :func:`cleartune.bench.references.score_track`):
+Scoring rule (one rule for every system, :func:`cleartune.train.measures.score_clip`):
 readings with ``max(onset_s, 0) + SETTLE_S <= t`` to the end of the clip are scored (the
 note's sustained part); a reading is right when the note it names -- the note our tuner
 shows (``Reading.midi``), the nearest equal-tempered note of the f0 (A4 = 440 Hz) for the
 references -- is the nearest note of the clip's true f0 (``f0_hz``; when the truth lies
-within ``references.BOUNDARY_CENTS`` of a note boundary either neighbour counts); a
+within ``measures.BOUNDARY_CENTS`` of a note boundary either neighbour counts); a
 reading without a note counts as wrong.  Cents errors [|cents|] are taken on the right readings only;
 an octave error is a reading 1+ octaves off within 50 cents of the true pitch class.
 Readings are pooled over the clips of an SNR level (clean, 10, 5, 0, -5 dB for the
@@ -38,40 +38,14 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from cleartune.train.measures import BOUNDARY_CENTS, SETTLE_S, bucket_sort_key, reading_arrays, snr_bucket
 from cleartune.train.plots import atomic_savefig
 
-#: Readings earlier than this after the onset (or the clip start) are not scored [s].
-SETTLE_S = 0.15
 #: The systems, in table order.
 SYSTEMS = ("tracker", "tracker+float", "tracker+int8", "pyin", "harmonic_sum")
 #: Default number of clips (spread evenly over the SNR levels); ~10-15 min on a busy 2-core machine.
 DEFAULT_MAX_CLIPS = 300                 # all of data/holdout (60 per SNR): fewer makes per-SNR figures noisy
 PARTIAL_NAME = ".accuracy.partial.jsonl"
-
-
-def snr_label(snr_db: float) -> str:
-    """``inf`` -> ``"clean"``, ``5.0`` -> ``"5 dB"``, nan -> ``"unknown"``."""
-    if snr_db is None or (isinstance(snr_db, float) and math.isnan(snr_db)):
-        return "unknown"
-    if snr_db == math.inf:
-        return "clean"
-    return f"{snr_db:g} dB"
-
-
-def level_of(snr_db: float, levels: Optional[Sequence[float]]) -> float:
-    """The SNR level a clip belongs to: itself when the data has few distinct SNRs
-    (``levels`` None), else the nearest of ``levels``."""
-    if levels is None or math.isnan(snr_db) or snr_db == math.inf:
-        return snr_db
-    return float(min(levels, key=lambda v: abs(v - snr_db)))
-
-
-def _level_sort_key(label: str) -> float:
-    if label == "clean":
-        return math.inf
-    if label == "unknown":
-        return 1e9
-    return float(label.split()[0])
 
 
 # -- systems ------------------------------------------------------------------------------------
@@ -90,13 +64,7 @@ def make_systems(names: Sequence[str], *, float_model: Optional[str], int8_model
     def tuner_fn(model: Optional[str]):
         tuner = Tuner(TunerConfig(model=model, denoise=model is not None, threads=threads))
 
-        def fn(x: np.ndarray):
-            rs = analyze_samples(x, tuner)
-            shown = [r.note is not None and r.f0_hz is not None for r in rs]
-            return (np.array([r.t for r in rs], np.float64),
-                    np.array([r.f0_hz if ok else np.nan for r, ok in zip(rs, shown)], np.float64),
-                    np.array([r.midi if ok and r.midi is not None else np.nan for r, ok in zip(rs, shown)], np.float64))
-        return fn
+        return lambda x: reading_arrays(analyze_samples(x, tuner))
 
     for name in names:
         if name == "tracker":
@@ -124,20 +92,18 @@ def make_systems(names: Sequence[str], *, float_model: Optional[str], int8_model
 
 # -- per clip -----------------------------------------------------------------------------------
 
-def score_clip(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = SETTLE_S,
+def score_clip(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float,
                midi: Optional[np.ndarray] = None) -> dict[str, Any]:
-    """Counts for one system on one clip (see the module docstring for the rule): ``midi``
-    are the notes the system names (MIDI numbers, nan for none), else the nearest note of
-    ``f0`` is taken.  Returns ``{"n", "right", "voiced", "octave", "cents": [signed cents
-    of right readings]}``."""
-    from cleartune.bench.references import score_track
+    """Counts for one system on one clip (:func:`cleartune.train.measures.score_clip`):
+    ``midi`` are the notes the system names (MIDI numbers, nan for none), else the nearest
+    note of ``f0`` is taken.  Returns ``{"n", "right", "voiced", "octave", "cents": [signed
+    cents of right readings], "settled": {...}}``."""
+    from cleartune.train.measures import score_clip as measure
 
-    start = max(0.0, float(onset_s) if onset_s is not None and math.isfinite(float(onset_s)) else 0.0)
-    right, voiced, octave, cents = score_track(np.asarray(t, np.float64), np.asarray(f0, np.float64), true_f0=float(true_f0),
-                                               onset_s=start, settle_s=settle_s, midi=midi)
-    c = cents[np.isfinite(cents)]
-    return {"n": int(len(right)), "right": int(np.sum(right)), "voiced": int(np.sum(voiced)),
-            "octave": int(np.sum(octave)), "cents": [round(float(v), 4) for v in c]}
+    sc = measure(np.asarray(t, np.float64), np.asarray(f0, np.float64), true_f0=float(true_f0), onset_s=onset_s,
+                 notes=midi)
+    sc["cents"] = [round(float(v), 4) for v in sc["cents"]]
+    return sc
 
 
 def aggregate(records: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict[str, Any]:
@@ -146,7 +112,7 @@ def aggregate(records: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict
     by: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by.setdefault(r["level"], []).append(r)
-    levels = sorted(by, key=_level_sort_key)
+    levels = sorted(by, key=bucket_sort_key)
 
     def pool(recs: list[dict[str, Any]]) -> dict[str, Any]:
         out = {}
@@ -173,9 +139,7 @@ def aggregate(records: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict
 
 
 def _boundary_cents() -> float:
-    from cleartune.bench import references
-
-    return float(getattr(references, "BOUNDARY_CENTS", 0.0))
+    return BOUNDARY_CENTS
 
 
 def _fingerprint(d: dict[str, Any]) -> str:
@@ -207,7 +171,7 @@ def _load_partial(path: Path, key: str) -> dict[str, dict[str, Any]]:
 
 def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path], int8_model: Optional[str | Path],
                      systems: Sequence[str] = SYSTEMS, max_clips: int = DEFAULT_MAX_CLIPS, split: Optional[str] = None,
-                     settle_s: float = SETTLE_S, seed: int = 0, threads: int = 1, partial_dir: Optional[str | Path] = None,
+                     seed: int = 0, threads: int = 1, partial_dir: Optional[str | Path] = None,
                      resume: bool = True, command: Optional[str] = None,
                      log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Score every system on (up to ``max_clips``, spread over the SNRs) mixes of
@@ -231,8 +195,6 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
     if not all_rows:
         raise DataError(f"{d}: no mixes with a known f0" + (f" in split {split!r}" if split else ""))
     rows = stratified_rows(all_rows, max_clips, seed=seed) if max_clips and max_clips > 0 else all_rows
-    distinct = {snr_value(r) for r in all_rows}
-    levels = None if len(distinct) <= 8 else (20.0, 15.0, 10.0, 5.0, 0.0, -5.0)
 
     fns = make_systems(systems, float_model=None if float_model is None else str(float_model),
                        int8_model=None if int8_model is None else str(int8_model), threads=threads)
@@ -240,7 +202,7 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
     skipped = [s for s in systems if s not in fns]
     models = {lab: model_info(p) for lab, p in (("float", float_model), ("int8", int8_model)) if p is not None}
     settings = {"data": str(d.resolve()), "split": split, "ids": [str(r["id"]) for r in rows], "systems": names,
-                "settle_s": settle_s, "models": {k: v["sha256"] for k, v in models.items()}, "threads": threads}
+                "settle_s": SETTLE_S, "models": {k: v["sha256"] for k, v in models.items()}, "threads": threads}
     key = _fingerprint(settings)
     partial = Path(partial_dir) / PARTIAL_NAME if partial_dir is not None else None
     done = _load_partial(partial, key) if (partial is not None and resume) else {}
@@ -261,9 +223,8 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
     try:
         for i, (mix, _clean, _noise, row) in enumerate(iter_examples(d, rows=todo)):
             snr = snr_value(row)
-            lv = level_of(snr, levels)
             rec: dict[str, Any] = {"id": str(row["id"]), "snr_db": snr if math.isfinite(snr) else str(snr),
-                                   "level": snr_label(lv), "f0_hz": float(row["f0_hz"]), "note": row.get("note"),
+                                   "level": snr_bucket(snr), "f0_hz": float(row["f0_hz"]), "note": row.get("note"),
                                    "onset_s": float(row.get("onset_s") or 0.0), "instrument": row.get("instrument"),
                                    "systems": {}, "seconds": {}}
             x = np.asarray(mix, np.float32)
@@ -272,7 +233,7 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
                 out = fns[name](x)
                 rec["seconds"][name] = time.perf_counter() - t0
                 rec["systems"][name] = score_clip(out[0], out[1], true_f0=rec["f0_hz"], onset_s=rec["onset_s"],
-                                                  settle_s=settle_s, midi=out[2] if len(out) > 2 else None)
+                                                  midi=out[2] if len(out) > 2 else None)
             done[rec["id"]] = rec
             if fh is not None:
                 fh.write(json.dumps(rec) + "\n")
@@ -290,10 +251,10 @@ def evaluate_dataset(data_dir: str | Path, *, float_model: Optional[str | Path],
         "provenance": provenance(command),
         "data": {"dir": str(d), "split": split, "clips": len(rows), "clips_available": len(all_rows), "seed": seed,
                  "selection": "all" if len(rows) == len(all_rows) else "spread evenly over the SNR range (stratified)",
-                 "levels": "as in the data" if levels is None else f"nearest of {list(levels)} dB"},
-        "rule": {"settle_s": settle_s,
+                 "levels": "nearest multiple of 5 dB (cleartune.train.measures.snr_bucket)"},
+        "rule": {"settle_s": SETTLE_S,
                  "boundary_cents": _boundary_cents(),
-                 "text": (f"readings from max(onset, 0) + {settle_s:g} s to the end of the clip; right = the note "
+                 "text": (f"readings from max(onset, 0) + {SETTLE_S:g} s to the end of the clip; right = the note "
                           "named (the tuner's displayed note; the nearest equal-tempered note of f0, A4 440 Hz, for "
                           "pyin and harmonic_sum) is the nearest note of the true f0 (either neighbour when the truth "
                           f"is within {_boundary_cents():g} cents of a boundary); no note = wrong; |cents| of f0 vs "

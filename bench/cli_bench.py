@@ -53,8 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="clips scored, spread evenly over the SNRs (default 300: all of data/holdout, ~7 min here; 0 = all)")
     g.add_argument("--systems", default=None, metavar="LIST",
                    help="comma-separated subset of tracker,tracker+float,tracker+int8,pyin,harmonic_sum (default all)")
-    g.add_argument("--settle", type=float, default=None, metavar="S",
-                   help="readings scored from onset + S seconds (default 0.15)")
     g.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted run")
     g = parser.add_argument_group("memory and soak")
     g.add_argument("--seconds", type=float, default=120.0, metavar="S", help="audio for the memory run (default 120)")
@@ -151,7 +149,7 @@ def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
         raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.SYSTEMS)}")
     r = A.evaluate_dataset(args.data, float_model=flt, int8_model=int8, systems=systems,
                            max_clips=A.DEFAULT_MAX_CLIPS if args.max_clips is None else args.max_clips,
-                           split=args.split, settle_s=A.SETTLE_S if args.settle is None else args.settle,
+                           split=args.split,
                            seed=args.seed, threads=threads[0], partial_dir=out, resume=not args.no_resume,
                            command=cmd, log=log)
     paths = A.write_accuracy(r, out)

@@ -8,11 +8,13 @@
   first 8 partials (weights 1/sqrt(k)), argmax, parabolic refinement; unvoiced below a
   level gate.  Of the plain variants tried on data/holdout (linear or log magnitude,
   1/k, flat or 0.9^k weights, 5-10 partials) this one named the most notes right.
-* :func:`ours_track`: our streaming :class:`~cleartune.edge.pitch.PitchTracker` run over
-  a signal, as ``(times, f0)`` arrays.
+* :func:`ours_track`: our Tuner run over a signal
+  (:func:`cleartune.edge.pipeline.analyze_samples`, as ``cleartune analyze`` runs it), as
+  ``(times, f0, midi)`` arrays.
 * :func:`evaluate` / :func:`evaluate_items`: note accuracy (right note name), median /
   p95 absolute cents error (on readings with the right note), octave errors and voiced
-  fraction for a list of ``(audio, true f0, onset)`` items, per tracker.
+  fraction for a list of ``(audio, true f0, onset)`` items, per tracker -- scored by the
+  measures of :mod:`cleartune.train.measures` (settle rule, right note).
 
 Every tracker here returns ``(t, f0)``: ``t`` float64 ``(n,)`` seconds (the time of the
 newest sample a value depends on, or the frame centre for pyin), ``f0`` float64 ``(n,)``
@@ -26,8 +28,8 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from cleartune.edge.notes import hz_to_midi
 from cleartune.edge.params import EDGE
+from cleartune.train.measures import SETTLE_S, judge, readings_that_count
 
 #: Guitar range used by the references [Hz].
 GUITAR_FMIN = 60.0
@@ -105,18 +107,16 @@ def harmonic_sum_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, ho
     return t, f0
 
 
-def ours_track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-               denoised: Optional[np.ndarray] = None, params=None):
-    """Our streaming tracker over ``x`` as ``(t, f0, midi)``: ``nan`` where no note is
-    shown; ``midi`` is the MIDI number of the note *shown* (which, with hysteresis, may be
-    the neighbour of the note nearest ``f0`` right on a boundary)."""
-    from cleartune.edge.pitch import PitchParams, track
+def ours_track(x: np.ndarray, *, denoised: Optional[np.ndarray] = None, params=None):
+    """Our Tuner over ``x`` (float ``(n,)`` at 22050 Hz) as ``(t, f0, midi)``: ``nan`` where
+    no note is shown; ``midi`` is the MIDI number of the note *shown* (which, with
+    hysteresis, may be the neighbour of the note nearest ``f0`` right on a boundary).
+    ``denoised`` (aligned, or None) is fed to the tracker beside the raw signal;
+    ``params``: ``PitchParams`` (None: the defaults)."""
+    from cleartune.edge.pipeline import analyze_samples
+    from cleartune.train.measures import reading_arrays, replay_tuner
 
-    readings = track(x, sample_rate=sample_rate, hop=hop, params=params or PitchParams(), denoised=denoised)
-    t = np.array([r.t for r in readings])
-    f0 = np.array([r.f0_hz if r.f0_hz is not None else np.nan for r in readings], dtype=np.float64)
-    midi = np.array([r.midi if r.midi is not None else np.nan for r in readings], dtype=np.float64)
-    return t, f0, midi
+    return reading_arrays(analyze_samples(x, replay_tuner(denoised, pitch=params)))
 
 
 # -- evaluation ---------------------------------------------------------------------------
@@ -160,49 +160,23 @@ class Scores:
         return d
 
 
-def _note_of(f: np.ndarray, a4: float) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = 69 + 12 * np.log2(f / a4)
-    return np.where(np.isfinite(m), np.floor(m + 0.5), np.nan)
-
-
-#: A true pitch this close to the boundary between two notes [cents] makes either name right.
-BOUNDARY_CENTS = 3.0
-
-
-def score_track(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = 0.2,
-                until_s: Optional[float] = None, a4: float = 440.0, midi: Optional[np.ndarray] = None,
-                boundary_cents: float = BOUNDARY_CENTS):
-    """Per-reading outcomes of one track against the truth: arrays over readings with
-    ``onset_s + settle_s <= t (<= until_s)``: (right, voiced, octave, cents_error).
-    The note of a reading is ``midi`` when the tracker names one, else the note nearest
-    its ``f0``.  When the truth lies within ``boundary_cents`` of the boundary between two
-    notes, both count as right (the truth itself is not known better than that)."""
+def score_track(t: np.ndarray, f0: np.ndarray, *, true_f0: float, onset_s: float, settle_s: float = SETTLE_S,
+                until_s: Optional[float] = None, a4: float = 440.0, midi: Optional[np.ndarray] = None):
+    """Per-reading outcomes (:func:`cleartune.train.measures.judge`) of one track over the
+    readings with ``onset_s + settle_s <= t (<= until_s)``: (right, voiced, octave, cents_error)."""
     t = np.asarray(t, dtype=np.float64)
-    f0 = np.asarray(f0, dtype=np.float64)
     sel = t >= onset_s + settle_s
     if until_s is not None:
         sel &= t <= until_s
-    f = f0[sel]
-    true_m = hz_to_midi(true_f0, a4=a4)
-    true_note = float(np.floor(true_m + 0.5))
-    other = true_note + (1.0 if true_m > true_note else -1.0)       # the neighbour across the nearer boundary
-    near_boundary = abs(abs(true_m - true_note) - 0.5) * 100.0 <= boundary_cents
-    notes = _note_of(f, a4) if midi is None else np.asarray(midi, dtype=np.float64)[sel]
-    voiced = np.isfinite(f)
-    right = voiced & ((notes == true_note) | ((notes == other) & near_boundary))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = 1200 * np.log2(f / true_f0)
-    octs = np.round(c / 1200)
-    octs[~voiced] = 0
-    octave = voiced & (octs != 0) & (np.abs(c - 1200 * octs) < 50)
-    return right, voiced, octave, np.where(right, c, np.nan)
+    return judge(np.asarray(f0, np.float64)[sel], true_f0=true_f0, a4=a4,
+                 notes=None if midi is None else np.asarray(midi, np.float64)[sel])
 
 
-def evaluate(items: Sequence[Item], trackers: Mapping[str, Tracker], *, settle_s: float = 0.2,
-             until_s: Optional[float] = None, a4: float = 440.0, progress: bool = False) -> Dict[str, Scores]:
-    """Run every tracker on every item and pool the readings from ``onset + settle_s``
-    (to ``until_s``, default the end) into :class:`Scores` per tracker.
+def evaluate(items: Sequence[Item], trackers: Mapping[str, Tracker], *, until_s: Optional[float] = None,
+             a4: float = 440.0, progress: bool = False) -> Dict[str, Scores]:
+    """Run every tracker on every item and pool the readings that count
+    (:func:`cleartune.train.measures.readings_that_count`, to ``until_s``, default the end)
+    into :class:`Scores` per tracker.
 
     ``trackers`` maps a name to ``fn(item) -> (t, f0)`` or ``(t, f0, midi)`` (the notes the
     tracker names) -- use :func:`tracker_fns` for the standard three (ours, harmonic_sum,
@@ -213,8 +187,12 @@ def evaluate(items: Sequence[Item], trackers: Mapping[str, Tracker], *, settle_s
             print(f"\r  item {i + 1}/{len(items)}", end="", flush=True)
         for name, fn in trackers.items():
             out = fn(it)
-            r, v, o, c = score_track(out[0], out[1], true_f0=it.f0_hz, onset_s=it.onset_s, settle_s=settle_s,
-                                     until_s=until_s, a4=a4, midi=out[2] if len(out) > 2 else None)
+            sel = readings_that_count(out[0], onset_s=it.onset_s)
+            if until_s is not None:
+                sel &= np.asarray(out[0]) <= until_s
+            midi = out[2] if len(out) > 2 else None
+            r, v, o, c = judge(np.asarray(out[1], np.float64)[sel], true_f0=it.f0_hz, a4=a4,
+                               notes=None if midi is None else np.asarray(midi, np.float64)[sel])
             a = acc[name]
             a["right"].append(r)
             a["voiced"].append(v)
@@ -249,8 +227,7 @@ def tracker_fns(*, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop, nam
     fns: Dict[str, Callable[[Item], Track]] = {}
     for name in names:
         if name == "ours":
-            fns[name] = lambda it: ours_track(it.audio, sample_rate=sample_rate, hop=hop,
-                                              denoised=it.denoised if use_denoised else None)
+            fns[name] = lambda it: ours_track(it.audio, denoised=it.denoised if use_denoised else None)
         elif name == "harmonic_sum":
             fns[name] = lambda it: harmonic_sum_track(it.audio, sample_rate=sample_rate, hop=hop, every=reading_every)
         elif name == "pyin":

@@ -16,17 +16,17 @@ What is measured (:func:`make_report`):
   model outputs int8 vs float; SI-SDR [dB] against the clean guitar (and of the noisy
   mix) of the audio of the product path -- :class:`cleartune.edge.denoiser.StreamingDenoiser`
   when it runs the model's kind (checked against the offline computation), else the
-  offline inverse; and -- when :mod:`cleartune.edge.pitch` is installed -- the tuner
-  (:class:`cleartune.edge.pipeline.Tuner` with the streaming denoiser, or the offline audio
-  replayed): note accuracy [%] of the readings after the onset, median and p95 absolute
-  cents error of the readings with the right note, and the median |cents(int8) -
-  cents(float)| of paired readings;
+  offline inverse; and the tuner (:class:`cleartune.edge.pipeline.Tuner` with the
+  streaming denoiser, or the offline audio replayed, through
+  :func:`cleartune.edge.pipeline.analyze_samples`): note accuracy [%] of the readings that
+  count, median and p95 absolute cents error of the readings with the right note, and the
+  median |cents(int8) - cents(float)| of paired readings -- every measure (SI-SDR, SNR
+  bucket, settle rule, right note) from :mod:`cleartune.train.measures`;
 * **targets** (pass/fail): SI-SDR drop <= 0.5 dB, note accuracy drop <= 1 point,
   median cents change <= 0.1 cent, int8 median latency <= float at 1 thread.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import sys
@@ -41,6 +41,20 @@ from cleartune.edge.errors import DataError, ModelLoadError
 from cleartune.edge.fileio import atomic_write_text
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.edge.params import check_compatible
+
+# every measure is defined once, in cleartune.train.measures (imported here for this module's users)
+from cleartune.train.measures import (  # noqa: E402
+    SETTLE_S,
+    SI_SDR_CAP_DB,
+    bucket_sort_key,
+    counts_from,
+    judge,
+    reading_arrays,
+    replay_tuner,
+    score_clip,
+    si_sdr,
+    snr_bucket,
+)
 from cleartune.train.plots import atomic_savefig
 
 from . import tflite_info
@@ -50,10 +64,6 @@ from .windows import ModelIO, check_shapes, denoise_offline, feature_view, model
 TARGET_SI_SDR_DROP_DB = 0.5
 TARGET_NOTE_ACC_DROP_POINTS = 1.0
 TARGET_MEDIAN_CENTS_CHANGE = 0.1
-#: SNR bucket edges [dB]: (-inf, 0), [0, 5), [5, 10), [10, 20), [20, inf); clean mixes (inf) apart.
-SNR_EDGES_DB = (0.0, 5.0, 10.0, 20.0)
-#: SI-SDR of a perfect estimate is infinite; values are capped here for averaging [dB].
-SI_SDR_CAP_DB = 100.0
 DEFAULT_WINDOWS = 200
 DEFAULT_THREADS = (1, 4)
 DEFAULT_CLIPS = 60
@@ -61,50 +71,9 @@ DEFAULT_CLIPS = 60
 
 # -- small metrics ----------------------------------------------------------------------------
 
-def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Scale-invariant signal-to-distortion ratio [dB] of ``estimate`` against
-    ``reference`` (both ``(n,)``, zero-meaned here), capped at :data:`SI_SDR_CAP_DB`."""
-    r = np.asarray(reference, np.float64)
-    e = np.asarray(estimate, np.float64)
-    r = r - r.mean()
-    e = e - e.mean()
-    rr = float(np.dot(r, r))
-    if rr <= 0.0:
-        return float("nan")
-    target = (float(np.dot(e, r)) / rr) * r
-    noise = e - target
-    tn, nn = float(np.dot(target, target)), float(np.dot(noise, noise))
-    if nn <= 0.0:
-        return SI_SDR_CAP_DB
-    if tn <= 0.0:
-        return -SI_SDR_CAP_DB
-    return float(np.clip(10.0 * math.log10(tn / nn), -SI_SDR_CAP_DB, SI_SDR_CAP_DB))
-
-
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     return float(np.mean(d * d))
-
-
-def snr_bucket(snr_db: float) -> str:
-    """Label of the SNR bucket of a requested SNR [dB]."""
-    if math.isnan(snr_db):
-        return "unknown"
-    if snr_db == math.inf:
-        return "clean"
-    edges = SNR_EDGES_DB
-    if snr_db < edges[0]:
-        return f"<{edges[0]:g} dB"
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        if snr_db < hi:
-            return f"{lo:g}-{hi:g} dB"
-    return f">={edges[-1]:g} dB"
-
-
-def bucket_order() -> list[str]:
-    e = SNR_EDGES_DB
-    return [f"<{e[0]:g} dB"] + [f"{lo:g}-{hi:g} dB" for lo, hi in zip(e[:-1], e[1:])] + [f">={e[-1]:g} dB", "clean",
-                                                                                           "unknown"]
 
 
 def percentile(xs: Sequence[float], q: float) -> Optional[float]:
@@ -208,111 +177,42 @@ def measure_latency(variants: Sequence[Variant], windows: np.ndarray, *, threads
 
 # -- the tuner ---------------------------------------------------------------------------------
 
-def tuner_available() -> bool:
-    """True when :mod:`cleartune.edge.pitch` (the tracker) is installed."""
-    try:
-        importlib.import_module("cleartune.edge.pitch")
-        return True
-    except ImportError:
-        return False
-
-
-class _Replay:
-    """A stand-in for the streaming denoiser inside :class:`cleartune.edge.pipeline.Tuner`:
-    returns, hop by hop, audio denoised beforehand (already aligned: no latency)."""
-
-    latency_samples = 0
-    timing = (0.0, 0.0)
-
-    def __init__(self, audio: np.ndarray, *, hop: int):
-        self.audio = np.asarray(audio, np.float32)
-        self.hop = int(hop)
-        self.pos = 0
-        self._buf = np.zeros(self.hop, np.float32)
-
-    def reset(self) -> None:
-        self.pos = 0
-
-    def process_hop(self, _raw_hop: np.ndarray) -> np.ndarray:
-        seg = self.audio[self.pos:self.pos + self.hop]
-        self._buf[:] = 0.0
-        self._buf[: len(seg)] = seg
-        self.pos += self.hop
-        return self._buf
-
-    def describe(self) -> str:
-        return "offline-denoised audio (replayed)"
-
-
 def tuner_readings(raw: np.ndarray, denoised: Optional[np.ndarray], *, meta: ModelMeta, tuner: Any = None) -> list:
-    """The tuner's readings for a clip ``raw`` (the noisy mix, float, the model's rate).
+    """The tuner's readings for a clip ``raw`` (the noisy mix, float, the model's rate):
+    :func:`cleartune.edge.pipeline.analyze_samples` through ``tuner`` (e.g. one with a
+    streaming denoiser: the product path), else through a Tuner that replays ``denoised``
+    (aligned with ``raw``, or None) in place of the streaming denoiser
+    (:func:`cleartune.train.measures.replay_tuner`)."""
+    from cleartune.edge.pipeline import analyze_samples
 
-    ``tuner``: a :class:`cleartune.edge.pipeline.Tuner` to run (e.g. one with a
-    streaming denoiser: the product path); else ``denoised`` (aligned with ``raw``, or
-    None) is replayed in place of the streaming denoiser through a default ``Tuner``
-    (sanitising, DC blocker, tracker defaults, chromatic notes), or, without
-    :mod:`cleartune.edge.pipeline`, fed straight into the ``PitchTracker`` hop by hop."""
-    p = meta.signal_params
-    x = np.asarray(raw, np.float32)
-    try:
-        from cleartune.edge.pipeline import Tuner, TunerConfig, analyze_samples
-    except ImportError:
-        Tuner = None
-    if Tuner is not None:
-        if tuner is None:
-            den = None if denoised is None else _Replay(denoised, hop=p.hop)
-            tuner = Tuner(TunerConfig(params=p, denoise=False), denoiser=den)
-        return analyze_samples(x, tuner)
-    from cleartune.edge import pitch as P
-
-    tracker = P.PitchTracker(sample_rate=p.sample_rate, hop=p.hop)
-    readings = []
-    den_a = None if denoised is None else np.asarray(denoised, np.float32)
-    for k in range(len(x) // p.hop):
-        s = slice(k * p.hop, (k + 1) * p.hop)
-        r = tracker.update(x[s], None if den_a is None else den_a[s])
-        if r is not None:
-            readings.append(r)
-    return readings
+    if tuner is None:
+        tuner = replay_tuner(denoised, params=meta.signal_params)
+    return analyze_samples(np.asarray(raw, np.float32), tuner)
 
 
 def streaming_available(io: ModelIO) -> bool:
     """True when :class:`cleartune.edge.denoiser.StreamingDenoiser` runs this kind of model."""
-    if io.preset != "edge":
-        return False
-    try:
-        from cleartune.edge.denoiser import STREAMING_KINDS
-    except ImportError:
-        return False
-    return io.kind in STREAMING_KINDS
+    from cleartune.edge.denoiser import STREAMING_KINDS
+
+    return io.preset == "edge" and io.kind in STREAMING_KINDS
 
 
 def score_readings(readings: Sequence, *, row: dict[str, Any]) -> dict[str, Any]:
-    """Readings of one clip against its truth, scored exactly as ``cleartune evaluate``
-    does (:func:`cleartune.train.evaluation.score_readings`): readings from
-    ``onset_s + SETTLE_S`` on; right when naming the note nearest the true ``f0_hz``
-    (A4 = 440 Hz; a detuned string may be nearer the next note than its label); a reading
-    without a note counts as wrong; cents errors of the right readings against ``f0_hz``.
+    """Readings of one clip against its truth, scored as every report scores them
+    (:func:`cleartune.train.measures.score_clip`: the readings that count, from
+    ``max(onset, 0) + SETTLE_S``; right when naming the note nearest the true ``f0_hz``;
+    a reading without a note counts as wrong; cents errors of the right readings).
     Returns ``{"n", "correct", "cents_abs": [...], "by_t": {t: signed cents}}`` (``by_t``
     pairs the readings of two runs on the same clip)."""
-    from cleartune.train.evaluation import SETTLE_S as settle, score_readings as score, true_midi
-
-    onset = row.get("onset_s")
-    onset = 0.0 if onset is None or (isinstance(onset, float) and math.isnan(onset)) else float(onset)
     f0 = float(row.get("f0_hz") or float("nan"))
-    midi = true_midi(f0)
-    sc = score(list(readings), midi=midi, f0_hz=f0, onset_s=onset)
-    by_t = {round(float(r.t), 4): 1200.0 * math.log2(float(r.f0_hz) / f0) for r in readings
-            if r.t >= onset + settle and r.note is not None and midi is not None and r.midi == midi
-            and r.f0_hz and math.isfinite(f0) and f0 > 0}
-    return {"n": sc["n"], "correct": sc["right"], "cents_abs": [float(c) for c in sc["cents"]], "by_t": by_t}
-
-
-def settle_s() -> float:
-    """Seconds after the onset before readings are scored (``cleartune evaluate``'s value)."""
-    from cleartune.train.evaluation import SETTLE_S as settle
-
-    return float(settle)
+    if not (math.isfinite(f0) and f0 > 0):
+        return {"n": 0, "correct": 0, "cents_abs": [], "by_t": {}}
+    t, f, midi = reading_arrays(list(readings))
+    sc = score_clip(t, f, true_f0=f0, onset_s=row.get("onset_s"), notes=midi)
+    sel = t >= counts_from(row.get("onset_s"))
+    right, _v, _o, cents = judge(f[sel], true_f0=f0, notes=midi[sel])
+    by_t = {round(float(tt), 4): float(c) for tt, ok, c in zip(t[sel], right, cents) if ok}
+    return {"n": sc["n"], "correct": sc["right"], "cents_abs": [abs(c) for c in sc["cents"]], "by_t": by_t}
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -362,9 +262,8 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
     meta, io = flt.meta, flt.io
     d = Path(data_dir)
     rows = _rows(d, split=split, clips=clips, meta=meta, seed=seed)
-    with_tuner = tuner_available()
     log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    log(f"report: {len(rows)} clips of {d} ({split}), tuner {'on' if with_tuner else 'not installed'}")
+    log(f"report: {len(rows)} clips of {d} ({split})")
 
     p = meta.signal_params
     m_f, m_q = _model(flt.path, 1), _model(q.path, 1)
@@ -375,13 +274,9 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
         from cleartune.edge.denoiser import StreamingDenoiser
 
         denoisers = {v.label: StreamingDenoiser(v.path, num_threads=1, params=p) for v in (flt, q)}
-        if with_tuner:
-            try:
-                from cleartune.edge.pipeline import Tuner, TunerConfig
+        from cleartune.edge.pipeline import Tuner, TunerConfig
 
-                tuners = {v.label: Tuner(TunerConfig(model=str(v.path), params=p, threads=1)) for v in (flt, q)}
-            except ImportError:
-                tuners = {}
+        tuners = {v.label: Tuner(TunerConfig(model=str(v.path), params=p, threads=1)) for v in (flt, q)}
     path_desc = ("streaming: edge.denoiser.StreamingDenoiser" + (" + edge.pipeline.Tuner" if tuners else "")
                  if streaming else ("offline: model on every frame window, features.istft" if io.preset == "edge"
                                     else "offline: model on each clip image, features.istft"))
@@ -421,14 +316,13 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
             "si_sdr_noisy_db": None if snr_value(row) == math.inf else si_sdr(clean, mix),
             "si_sdr_float_db": si_sdr(clean, audio["float"]), "si_sdr_int8_db": si_sdr(clean, audio["int8"]),
         })
-        if with_tuner:
-            sc = {"noisy": score_readings(tuner_readings(mix, None, meta=meta), row=row)}
-            for lab in ("float", "int8"):
-                sc[lab] = score_readings(tuner_readings(mix, audio[lab], meta=meta, tuner=tuners.get(lab)), row=row)
-            tuner_raw[str(row.get("id"))] = sc
-            for lab in ("noisy", "float", "int8"):
-                rec[f"tuner_{lab}_readings"] = sc[lab]["n"]
-                rec[f"tuner_{lab}_correct"] = sc[lab]["correct"]
+        sc = {"noisy": score_readings(tuner_readings(mix, None, meta=meta), row=row)}
+        for lab in ("float", "int8"):
+            sc[lab] = score_readings(tuner_readings(mix, audio[lab], meta=meta, tuner=tuners.get(lab)), row=row)
+        tuner_raw[str(row.get("id"))] = sc
+        for lab in ("noisy", "float", "int8"):
+            rec[f"tuner_{lab}_readings"] = sc[lab]["n"]
+            rec[f"tuner_{lab}_correct"] = sc[lab]["correct"]
         per_clip.append(rec)
         if not quiet and (i + 1) % 10 == 0:
             log(f"report: {i + 1}/{len(rows)} clips")
@@ -437,7 +331,7 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
     lat_windows = _latency_windows(clip_inputs, windows, seed=seed)
     latency = measure_latency([flt, q], lat_windows, threads=threads, warmup=max(20, windows // 10))
 
-    buckets = aggregate(per_clip, tuner_raw if with_tuner else None, rows=rows)
+    buckets = aggregate(per_clip, tuner_raw, rows=rows)
     models = {v.label: {"path": str(v.path), "bytes": v.info.bytes, "macs_per_window": v.info.macs,
                         "params": v.meta.params, "dtype": v.meta.dtype, "model_version": v.meta.model_version,
                         "sha256": v.meta.sha256, "input": v.info.input, "output": v.info.output,
@@ -453,8 +347,8 @@ def make_report(float_path: str | Path, int8_path: str | Path, *, data_dir: str 
         "denoising_path": path_desc,
         "latency": {"windows": int(lat_windows.shape[0]), "threads": threads, "interleaved": True,
                     "includes": "input quantization, invoke, output dequantization", "results": latency},
-        "accuracy": {"buckets": buckets["buckets"], "overall": buckets["overall"], "tuner": with_tuner,
-                     "settle_s": settle_s(), "si_sdr_cap_db": SI_SDR_CAP_DB},
+        "accuracy": {"buckets": buckets["buckets"], "overall": buckets["overall"], "tuner": True,
+                     "settle_s": SETTLE_S, "si_sdr_cap_db": SI_SDR_CAP_DB},
         "per_clip": per_clip,
     }
     report["targets"] = evaluate_targets(report)
@@ -503,11 +397,10 @@ def aggregate(per_clip: list[dict[str, Any]], tuner_raw: Optional[dict[str, dict
     by: dict[str, list[int]] = {}
     for i, r in enumerate(per_clip):
         by.setdefault(r["bucket"], []).append(i)
-    for b in bucket_order():
-        if b in by:
-            idx = by[b]
-            tn = [tuner_raw[str(per_clip[i]["id"])] for i in idx] if tuner_raw is not None else None
-            out[b] = _summarise([per_clip[i] for i in idx], tn)
+    for b in sorted(by, key=bucket_sort_key):
+        idx = by[b]
+        tn = [tuner_raw[str(per_clip[i]["id"])] for i in idx] if tuner_raw is not None else None
+        out[b] = _summarise([per_clip[i] for i in idx], tn)
     tn_all = list(tuner_raw.values()) if tuner_raw is not None else None
     return {"buckets": out, "overall": _summarise(per_clip, tn_all)}
 
@@ -521,16 +414,15 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         status = "n/a" if value is None else ("pass" if ok_fn(value) else "fail")
         return {"target": name, "value": value, "threshold": threshold, "unit": unit, "status": status, "note": note}
 
-    no_tuner = "" if report["accuracy"]["tuner"] else "edge.pitch not installed"
     f1, q1 = lat.get("float@1t"), lat.get("int8@1t")
     lat_ratio = (q1["median_ms"] / f1["median_ms"]) if f1 and q1 and f1["median_ms"] > 0 else None
     return [
         item("SI-SDR drop (float - int8, mean over clips)", ov.get("si_sdr_drop_db"), TARGET_SI_SDR_DROP_DB,
              lambda v: v <= TARGET_SI_SDR_DROP_DB, "dB"),
         item("note accuracy drop (float - int8)", ov.get("note_acc_drop_points"), TARGET_NOTE_ACC_DROP_POINTS,
-             lambda v: v <= TARGET_NOTE_ACC_DROP_POINTS, "points", no_tuner),
+             lambda v: v <= TARGET_NOTE_ACC_DROP_POINTS, "points"),
         item("median abs cents error change", ov.get("cents_median_change"), TARGET_MEDIAN_CENTS_CHANGE,
-             lambda v: v <= TARGET_MEDIAN_CENTS_CHANGE, "cents", no_tuner),
+             lambda v: v <= TARGET_MEDIAN_CENTS_CHANGE, "cents"),
         item("int8 / float median latency at 1 thread", lat_ratio, 1.0, lambda v: v <= 1.0, "ratio",
              "" if lat_ratio is not None else "1 thread not measured"),
     ]
@@ -595,7 +487,7 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
                  f"{_fmt(s['feature_mse_int8_vs_clean'], 5)} | {_fmt(s['si_sdr_noisy_db'], 2)} | {_fmt(s['si_sdr_float_db'], 2)} | "
                  f"{_fmt(s['si_sdr_int8_db'], 2)} | {_fmt(s['si_sdr_drop_db'], 3)} |")
     if acc["tuner"]:
-        L += ["", f"## Tuner (readings from onset + {acc['settle_s']:g} s; right = the note nearest the true f0; "
+        L += ["", f"## Tuner (readings from max(onset, 0) + {acc['settle_s']:g} s; right = the note nearest the true f0; "
               "no note counts as wrong)", "",
               "| SNR | readings | note acc noisy % | note acc float % | note acc int8 % | median cents float | "
               "median cents int8 | p95 cents float | p95 cents int8 | median paired abs(int8 - float) cents |",
@@ -606,8 +498,6 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
                      f"{_fmt(s.get('cents_median_float'), 2)} | {_fmt(s.get('cents_median_int8'), 2)} | "
                      f"{_fmt(s.get('cents_p95_float'), 2)} | {_fmt(s.get('cents_p95_int8'), 2)} | "
                      f"{_fmt(s.get('cents_diff_median_int8_vs_float'), 3)} |")
-    else:
-        L += ["", "Tuner metrics: not measured (`cleartune.edge.pitch` is not installed)."]
     if any(t["status"] == "fail" for t in report["targets"]):
         L += ["", "Some targets are missed: `cleartune quantize MODEL.keras --calib DATA --out DIR --debug` writes a "
                   "per-layer error analysis (needs TensorFlow) to find the layers that lose the most."]

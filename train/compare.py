@@ -21,9 +21,9 @@ def _f(v, spec: str) -> str:
 
 def table(reports: Sequence[dict], labels: Sequence[str]) -> str:
     """Markdown table of ``reports`` (dicts of ``report.json``) labelled ``labels``."""
-    from cleartune.train.evaluation import _bucket_order
+    from cleartune.train.measures import bucket_sort_key
 
-    buckets = sorted({b for r in reports for b in r["buckets"] if b != "all"}, key=_bucket_order) + ["all"]
+    buckets = sorted({b for r in reports for b in r["buckets"] if b != "all"}, key=bucket_sort_key) + ["all"]
     noisy = [b for b in buckets if b != "clean"]
     head = ["variant", "feat MSE"] + [f"SI-SDR gain {b}" for b in noisy] + ["SI-SDR clean"]
     pitch = all(r.get("pitch") for r in reports)

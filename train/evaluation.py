@@ -10,12 +10,14 @@ per SNR bucket (``clean`` for noise-free mixes):
 * SI-SDR [dB] of the noisy and the denoised audio against the clean guitar, and the
   improvement; the ``clean`` bucket (noise-free mixes, or the clean guitar of some clips
   fed alone) shows what the denoiser does to a clean note;
-* the downstream tuner (``cleartune.edge.pitch.PitchTracker``) without and with the
-  denoiser: note accuracy (readings naming the right note / readings from
-  ``onset + SETTLE_S`` to the end of the clip; the right note is the one nearest the clip's
-  true f0, A4 = 440 Hz), the share of readings showing a wrong note,
-  median and 95th percentile of |cents error| of the right-note readings against the
-  clip's true f0;
+* the downstream tuner (the :class:`cleartune.edge.pipeline.Tuner` as ``analyze`` runs it,
+  through :func:`cleartune.edge.pipeline.analyze_samples`) without and with the denoised
+  audio: note accuracy (readings naming the right note / readings that count, from
+  :func:`cleartune.train.measures.counts_from` to the end of the clip; the right note is
+  the one nearest the clip's true f0, A4 = 440 Hz, :func:`~cleartune.train.measures.judge`),
+  the share of readings showing a wrong note, median and 95th percentile of |cents error|
+  of the right-note readings against the clip's true f0, and the share of clips whose
+  settled reading (:func:`~cleartune.train.measures.settled_reading`) is right;
 * seed models (Keras): the latent space (mean and std per dimension over the split, the
   number of unused dimensions, a plot).
 
@@ -36,11 +38,10 @@ import numpy as np
 
 from cleartune.edge import features as F
 from cleartune.edge.errors import DataError
+from cleartune.train.measures import SETTLE_S, SETTLED_FROM_S, SETTLED_TO_S, bucket_sort_key, reading_arrays, si_sdr, snr_bucket
 from cleartune.train.plots import atomic_savefig
 from cleartune.train.variants import to_seed_image
 
-#: Seconds after the labelled onset before tuner readings are scored.
-SETTLE_S = 0.25
 #: The seed write-up's target for the feature MSE (features/100).
 SEED_MSE_TARGET = 0.001
 #: A latent dimension whose std over the split is below this fraction of the median std is unused.
@@ -51,114 +52,31 @@ CLEAN_INPUTS = 20
 N_PICTURES = 3
 
 
-def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Scale-invariant SDR [dB] of ``estimate`` against ``reference`` (1-D, same length,
-    means removed).  ``inf`` for a perfect estimate, ``nan`` for a silent reference."""
-    s = np.asarray(reference, np.float64) - np.mean(reference)
-    e = np.asarray(estimate, np.float64) - np.mean(estimate)
-    ss = float(np.dot(s, s))
-    if ss <= 0:
-        return float("nan")
-    target = (np.dot(e, s) / ss) * s
-    noise = e - target
-    nn = float(np.dot(noise, noise))
-    tt = float(np.dot(target, target))
-    if nn <= 1e-30 * max(tt, 1e-30):
-        return float("inf")
-    if tt <= 0:
-        return float("-inf")
-    return 10.0 * math.log10(tt / nn)
-
-
-def snr_bucket(snr_db: float, *, edges: Optional[list[float]] = None) -> str:
-    """Label of the SNR bucket of a mix: ``clean``, a fixed SNR (``"5 dB"``) or a 5 dB range."""
-    if snr_db is None or (isinstance(snr_db, float) and math.isnan(snr_db)):
-        return "unknown"
-    if math.isinf(snr_db):
-        return "clean"
-    if edges is None:
-        return f"{snr_db:g} dB"
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        if lo <= snr_db < hi:
-            return f"[{lo:g}, {hi:g}) dB"
-    return f"{snr_db:g} dB"
-
-
-def _bucket_edges(snrs: list[float]) -> Optional[list[float]]:
-    finite = sorted({round(s, 6) for s in snrs if s is not None and math.isfinite(s)})
-    if len(finite) <= 8:
-        return None
-    lo = 5 * math.floor(finite[0] / 5)
-    hi = 5 * math.ceil(finite[-1] / 5 + 1e-9) + (5 if finite[-1] % 5 == 0 else 0)
-    return [float(v) for v in range(int(lo), int(hi) + 1, 5)]
-
-
-def _bucket_order(label: str) -> tuple:
-    if label == "clean":
-        return (2, 0.0)
-    if label == "unknown":
-        return (3, 0.0)
-    try:
-        v = float(label.strip("[").split(",")[0].split(" ")[0])
-    except ValueError:
-        v = 0.0
-    return (1, v)
-
-
 # -- the tuner -------------------------------------------------------------------------------
 
 def tracker_version() -> Optional[str]:
     """sha256 (12 hex digits) of the pitch tracker's source as imported: reports made with
     different tracker code are not comparable."""
+    import hashlib
+    import inspect
+
+    from cleartune.edge import pitch
+
     try:
-        import hashlib
-        import inspect
-
-        from cleartune.edge import pitch
-
         return hashlib.sha256(inspect.getsource(pitch).encode()).hexdigest()[:12]
-    except (ImportError, OSError, TypeError):
+    except (OSError, TypeError):  # no source file (a frozen install)
         return None
 
 
-def pitch_available() -> bool:
-    try:
-        from cleartune.edge.pitch import PitchTracker  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def score_readings(readings: list, *, f0_hz: float, onset_s: float) -> dict[str, Any]:
+    """Counts and cents errors of one clip's readings (:func:`cleartune.train.measures.score_clip`):
+    ``{"n", "shown", "right", "cents": [|cents| of the right readings], "settled_right"}``."""
+    from cleartune.train.measures import score_clip
 
-
-def run_tuner(raw: np.ndarray, denoised: Optional[np.ndarray], *, sample_rate: int, hop: int) -> list:
-    """Readings of a fresh :class:`PitchTracker` fed ``raw`` (and the aligned ``denoised``) hop by hop."""
-    from cleartune.edge.pitch import PitchTracker
-
-    tr = PitchTracker(sample_rate=sample_rate, hop=hop)
-    out = []
-    n = len(raw) // hop
-    for i in range(n):
-        r = tr.update(raw[i * hop:(i + 1) * hop], None if denoised is None else denoised[i * hop:(i + 1) * hop])
-        if r is not None:
-            out.append(r)
-    return out
-
-
-def true_midi(f0_hz: float) -> Optional[int]:
-    """The equal-tempered note (A4 = 440 Hz) nearest to ``f0_hz``: what a chromatic tuner should
-    name (a guitar detuned by 40 cents may be nearer the next note than its MIDI label)."""
-    if not f0_hz or not math.isfinite(f0_hz) or f0_hz <= 0:
-        return None
-    return int(round(69 + 12 * math.log2(f0_hz / 440.0)))
-
-
-def score_readings(readings: list, *, midi: Optional[int], f0_hz: float, onset_s: float) -> dict[str, Any]:
-    """Counts and cents errors of the readings after ``onset_s + SETTLE_S``; a reading is
-    right when it names ``midi`` (pass :func:`true_midi` of the true f0)."""
-    rs = [r for r in readings if r.t >= onset_s + SETTLE_S]
-    shown = [r for r in rs if r.note is not None]
-    right = [r for r in shown if midi is not None and r.midi == midi]
-    cents = [abs(1200.0 * math.log2(r.f0_hz / f0_hz)) for r in right if r.f0_hz and f0_hz and f0_hz > 0]
-    return {"n": len(rs), "shown": len(shown), "right": len(right), "cents": cents}
+    t, f0, midi = reading_arrays(readings)
+    sc = score_clip(t, f0, true_f0=f0_hz, onset_s=onset_s, notes=midi)
+    return {"n": sc["n"], "shown": sc["voiced"], "right": sc["right"], "cents": [abs(c) for c in sc["cents"]],
+            "settled_right": sc["settled"]["right"]}
 
 
 def _agg_tuner(scores: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,6 +85,7 @@ def _agg_tuner(scores: list[dict[str, Any]]) -> dict[str, Any]:
     right = sum(s["right"] for s in scores)
     cents = np.concatenate([np.asarray(s["cents"], np.float64) for s in scores]) if scores else np.zeros(0)
     return {"readings": n, "note_accuracy": right / n if n else None, "shown_rate": shown / n if n else None,
+            "clip_accuracy": sum(s["settled_right"] for s in scores) / len(scores) if scores else None,
             "wrong_rate": (shown - right) / n if n else None,
             "cents_median": float(np.median(cents)) if len(cents) else None,
             "cents_p95": float(np.percentile(cents, 95)) if len(cents) else None}
@@ -280,13 +199,15 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
     ``pitch=False`` (or a missing ``cleartune.edge.pitch``) skips the tuner metrics;
     ``write_metrics=True`` stores the summary metrics in the model's sidecar.
     Returns the report as a dict (also ``report.json``)."""
+    import matplotlib
+
     from cleartune.edge.audio_io import write_wav
-    from cleartune.provenance import markdown_block, provenance
+    from cleartune.edge.pipeline import analyze_samples
+    from cleartune.provenance import provenance
     from cleartune.train.data.dataset import load_example, load_metadata
     from cleartune.train.featcache import _select
     from cleartune.train.inference import OfflineDenoiser
-
-    import matplotlib
+    from cleartune.train.measures import replay_tuner
 
     matplotlib.use("Agg")
 
@@ -301,13 +222,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
     sr = rows[0].get("sample_rate") or p.sample_rate
     if int(sr) != p.sample_rate:
         raise DataError(f"{data_dir}: mixes at {sr} Hz, the model needs {p.sample_rate} Hz")
-    do_pitch = bool(pitch) and den.preset in ("edge", "seed") and pitch_available()
-    pitch_note = None
-    if pitch and not pitch_available():
-        pitch_note = "cleartune.edge.pitch is not available: tuner metrics skipped"
-    elif not pitch:
-        pitch_note = "tuner metrics not requested (--no-pitch)"
-    edges = _bucket_edges([r.get("snr_db") for r in rows])
+    do_pitch = bool(pitch) and den.preset in ("edge", "seed")
+    pitch_note = None if pitch else "tuner metrics not requested (--no-pitch)"
 
     clips: list[dict[str, Any]] = []
     pictures: list[dict] = []
@@ -323,7 +239,7 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             mix = clean
             bucket = "clean"
         else:
-            bucket = snr_bucket(row.get("snr_db"), edges=edges)
+            bucket = snr_bucket(row.get("snr_db"))
         noisy_spec = F.stft(mix, params=p)
         clean_spec = F.stft(clean, params=p)
         est_spec, out_raw = den.spectrum(mix, return_output=True)
@@ -338,21 +254,21 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             c_rho = F.polar_features(clean_spec, params=p)[0] / p.feature_max
             feat_d = float(np.mean((F.polar_features(est_spec, params=p)[0] / p.feature_max - c_rho) ** 2))
             feat_n = float(np.mean((F.polar_features(noisy_spec, params=p)[0] / p.feature_max - c_rho) ** 2))
-        s_n, s_d = si_sdr(clean, mix), si_sdr(clean, y)
+        # a noise-free mix has no noisy SI-SDR worth averaging (it is the cap)
+        s_n = None if clean_input or snr_bucket(row.get("snr_db")) == "clean" else si_sdr(clean, mix)
+        s_d = si_sdr(clean, y)
+        s_n = None if s_n is None or math.isnan(s_n) else s_n
+        s_d = None if math.isnan(s_d) else s_d
         rec: dict[str, Any] = {"id": row["id"], "bucket": bucket, "clean_input": clean_input,
                                "snr_db": float("inf") if clean_input else row.get("snr_db"), "midi": row.get("midi"),
                                "f0_hz": row.get("f0_hz"), "feat_mse_noisy": feat_n, "feat_mse_denoised": feat_d,
-                               "si_sdr_noisy": s_n if math.isfinite(s_n) else None,
-                               "si_sdr_denoised": s_d if math.isfinite(s_d) else None,
-                               "si_sdr_improvement": (s_d - s_n) if math.isfinite(s_n) and math.isfinite(s_d) else None}
-        if do_pitch:
-            onset = row.get("onset_s") or 0.0
-            onset = 0.0 if (isinstance(onset, float) and math.isnan(onset)) else float(onset)
-            f0 = float(row.get("f0_hz") or 0.0)
-            kw = dict(midi=true_midi(f0), f0_hz=f0, onset_s=onset)
-            rec["tuner_raw"] = score_readings(run_tuner(mix, None, sample_rate=p.sample_rate, hop=p.hop), **kw)
-            rec["tuner_denoised"] = score_readings(run_tuner(mix, y.astype(np.float32), sample_rate=p.sample_rate,
-                                                             hop=p.hop), **kw)
+                               "si_sdr_noisy": s_n, "si_sdr_denoised": s_d,
+                               "si_sdr_improvement": (s_d - s_n) if s_n is not None and s_d is not None else None}
+        f0 = float(row.get("f0_hz") or float("nan"))
+        if do_pitch and math.isfinite(f0) and f0 > 0:
+            kw = dict(f0_hz=f0, onset_s=row.get("onset_s"))
+            rec["tuner_raw"] = score_readings(analyze_samples(mix, replay_tuner(params=p)), **kw)
+            rec["tuner_denoised"] = score_readings(analyze_samples(mix, replay_tuner(y, params=p)), **kw)
         clips.append(rec)
         if len(pictures) < N_PICTURES and bucket not in picture_buckets:
             picture_buckets.add(bucket)
@@ -362,7 +278,7 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             progress(i + 1, len(jobs))
 
     # -- aggregate per bucket
-    labels = sorted({c["bucket"] for c in clips}, key=_bucket_order)
+    labels = sorted({c["bucket"] for c in clips}, key=bucket_sort_key)
     buckets: dict[str, dict[str, Any]] = {}
     for b in labels + ["all"]:
         cs = [c for c in clips if (not c["clean_input"] if b == "all" else c["bucket"] == b)]
@@ -376,8 +292,8 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
             "si_sdr_improvement": _mean(c["si_sdr_improvement"] for c in noisy_only),
         }
         if do_pitch:
-            d["tuner_raw"] = _agg_tuner([c["tuner_raw"] for c in cs])
-            d["tuner_denoised"] = _agg_tuner([c["tuner_denoised"] for c in cs])
+            d["tuner_raw"] = _agg_tuner([c["tuner_raw"] for c in cs if "tuner_raw" in c])
+            d["tuner_denoised"] = _agg_tuner([c["tuner_denoised"] for c in cs if "tuner_denoised" in c])
         buckets[b] = d
 
     report: dict[str, Any] = {
@@ -489,8 +405,9 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
     head = "| bucket | n | feat MSE noisy | feat MSE denoised | SI-SDR noisy | SI-SDR denoised | SI-SDR gain |"
     sep = "|---|---:|---:|---:|---:|---:|---:|"
     if r["pitch"]:
-        head += " note acc. alone | note acc. denoised | wrong alone | wrong denoised | median / p95 cents alone | median / p95 cents denoised |"
-        sep += "---:|---:|---:|---:|---:|---:|"
+        head += (" clips right alone | clips right denoised | note acc. alone | note acc. denoised | wrong alone |"
+                 " wrong denoised | median / p95 cents alone | median / p95 cents denoised |")
+        sep += "---:|---:|---:|---:|---:|---:|---:|---:|"
     L += [head, sep]
     for b in labels + ["all"]:
         d = r["buckets"][b]
@@ -499,7 +416,8 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
                 f"{_fmt(d['si_sdr_improvement'], '+.1f')} |")
         if r["pitch"]:
             a, t = d["tuner_raw"], d["tuner_denoised"]
-            line += (f" {_fmt(a['note_accuracy'], '.1%')} | {_fmt(t['note_accuracy'], '.1%')} | "
+            line += (f" {_fmt(a['clip_accuracy'], '.1%')} | {_fmt(t['clip_accuracy'], '.1%')} |"
+                     f" {_fmt(a['note_accuracy'], '.1%')} | {_fmt(t['note_accuracy'], '.1%')} | "
                      f"{_fmt(a['wrong_rate'], '.1%')} | {_fmt(t['wrong_rate'], '.1%')} | "
                      f"{_fmt(a['cents_median'], '.2f')} / {_fmt(a['cents_p95'], '.2f')} | "
                      f"{_fmt(t['cents_median'], '.2f')} / {_fmt(t['cents_p95'], '.2f')} |")
@@ -508,10 +426,12 @@ def _markdown(r: dict[str, Any], labels: list[str]) -> str:
     L.append("SI-SDR in dB against the clean guitar (mean over clips; the `clean` bucket has no noisy SI-SDR: the "
              "denoised value there shows how much the denoiser alters a clean note).")
     if r["pitch"]:
-        L.append(f"Tuner: `cleartune.edge.pitch.PitchTracker` (source sha256 {r.get('tracker_source_sha256')}) on the mix alone, and on the mix with the time-aligned "
-                 f"denoised audio; readings from onset + {r['settle_s']} s to the end of each clip; note accuracy = "
-                 f"readings naming the note nearest the true f0 / readings; cents errors of the right-note readings against the "
-                 f"clip's true f0.")
+        L.append(f"Tuner: `cleartune.edge.pipeline.Tuner` (tracker source sha256 {r.get('tracker_source_sha256')}) on the "
+                 f"mix alone, and on the mix with the time-aligned denoised audio; clips right = the settled reading "
+                 f"(median reading {SETTLED_FROM_S:g}-{SETTLED_TO_S:g} s after the pluck) names the note nearest the true "
+                 f"f0; readings from max(onset, 0) + {r['settle_s']:g} s to the end of each clip; note accuracy = "
+                 f"readings naming the note nearest the true f0 / readings; cents errors of the right-note readings "
+                 f"against the clip's true f0 (`cleartune.train.measures`).")
     elif r.get("pitch_note"):
         L.append(f"Tuner metrics skipped: {r['pitch_note']}.")
     if "latent" in r:

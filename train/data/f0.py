@@ -34,45 +34,31 @@ import scipy.fft
 import scipy.optimize
 import scipy.signal
 
+# note arithmetic lives in edge/notes.py (re-exported here for the dataset code)
+from cleartune.edge.notes import A4_DEFAULT, NoteError, cents, hz_to_midi, midi_to_hz, midi_to_name, parse_note  # noqa: F401
+
 #: Reference pitch for note names (A4 = MIDI 69) [Hz].
-A4_HZ = 440.0
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+A4_HZ = A4_DEFAULT
 
-
-def midi_to_hz(midi: float, *, a4_hz: float = A4_HZ) -> float:
-    """Equal-tempered frequency of a (fractional) MIDI number [Hz]."""
-    return a4_hz * 2.0 ** ((float(midi) - 69.0) / 12.0)
-
-
-def hz_to_midi(f_hz: float, *, a4_hz: float = A4_HZ) -> float:
-    """Fractional MIDI number of ``f_hz``."""
-    return 69.0 + 12.0 * math.log2(float(f_hz) / a4_hz)
-
-
-def cents(f_hz: float, ref_hz: float) -> float:
-    """Interval from ``ref_hz`` to ``f_hz`` [cents]."""
-    return 1200.0 * math.log2(float(f_hz) / float(ref_hz))
+_NOTE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Ga-g])(#|b|s|sharp|flat)?(-?\d)(?![0-9])")
+_ACCIDENTAL = {"": "", "#": "#", "s": "#", "sharp": "#", "b": "b", "flat": "b"}
 
 
 def note_name(midi: int) -> str:
-    """Scientific pitch notation with sharps: 40 -> 'E2', 69 -> 'A4', 61 -> 'C#4'."""
-    m = int(midi)
-    return f"{_NAMES[m % 12]}{m // 12 - 1}"
-
-
-_NOTE_RE = re.compile(r"(?<![A-Za-z])([A-Ga-g])(#|b|s|sharp|flat)?(-?\d)(?![0-9])")
+    """Scientific pitch notation with sharps: 40 -> 'E2', 69 -> 'A4', 61 -> 'C#4'
+    (:func:`cleartune.edge.notes.midi_to_name`)."""
+    return midi_to_name(int(midi))
 
 
 def parse_note_name(text: str) -> Optional[int]:
     """MIDI number of the first note name found in ``text`` ('A2', 'C#4', 'Eb3', 'Fs2'),
-    or None.  A note name must not be preceded by a letter ('Track2' is not a note)."""
-    for m in _NOTE_RE.finditer(text):
-        letter, acc, octave = m.group(1).upper(), (m.group(2) or ""), int(m.group(3))
-        shift = 1 if acc in ("#", "s", "sharp") else -1 if acc in ("b", "flat") else 0
-        midi = 12 * (octave + 1) + _PC[letter] + shift
-        if 0 <= midi <= 127:
-            return midi
+    or None.  A note name must not be preceded by a letter ('Track2' is not a note); the
+    name itself is read by :func:`cleartune.edge.notes.parse_note`."""
+    for m in _NOTE_IN_TEXT.finditer(text):
+        try:
+            return parse_note(m.group(1) + _ACCIDENTAL[m.group(2) or ""] + m.group(3))
+        except NoteError:  # outside the MIDI range
+            continue
     return None
 
 
