@@ -9,15 +9,16 @@ import threading
 import time
 
 import pytest
+import serial  # pyserial, the edge extra's: missing, it fails the test
 
-serial = pytest.importorskip("serial")
-
-from cleartune.edge.reading import Reading  # noqa: E402
-from cleartune.firmware_bridge.config import RunConfig  # noqa: E402
-from cleartune.firmware_bridge.outputs import make_output  # noqa: E402
-from cleartune.firmware_bridge.serial_out import SerialSink  # noqa: E402
-from cleartune.firmware_bridge.wire import (  # noqa: E402
-    FrameDecoder, frame_from_reading, parse_text_line,
+from cleartune.edge.reading import Reading
+from cleartune.firmware_bridge.config import RunConfig
+from cleartune.firmware_bridge.outputs import make_output
+from cleartune.firmware_bridge.serial_out import SerialSink
+from cleartune.firmware_bridge.wire import (
+    FrameDecoder,
+    frame_from_reading,
+    parse_text_line,
 )
 
 READINGS = [
