@@ -198,8 +198,8 @@ def dataset_clips(data_dir: str | Path, n: int, *, seed: int = 0, split: Optiona
 
 def synthetic_clips(n: int, *, seconds: float = 3.0, seed: int = 0, sample_rate: Optional[int] = None) -> tuple[list[np.ndarray], str]:
     """``n`` synthetic plucked notes (E2..E6) in noise at 0-10 dB SNR (when no dataset is given)."""
-    from cleartune.train import synth
     from cleartune.edge.params import EDGE
+    from cleartune.train import synth
 
     sr = sample_rate or EDGE.sample_rate
     rng = np.random.default_rng(seed)
@@ -431,7 +431,7 @@ class _LoopDrain:
 
 def _close_sinks(sinks: dict[str, Any]) -> Optional[dict[str, Any]]:
     stats = None
-    for name, s in sinks.items():
+    for s in sinks.values():
         if hasattr(s, "wait_idle"):
             s.wait_idle(2.0)
         s.close()

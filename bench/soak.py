@@ -74,7 +74,7 @@ def run_soak(*, minutes: float = DEFAULT_MINUTES, model: Optional[str | Path] = 
     child = res["child"]
     hwm_kb = (child.get("status_kb") or {}).get("VmHWM")
     audio_s = gen["samples"] / sr
-    bad_err = [l for l in res["stderr_tail"] if "Traceback" in l or "error" in l.lower()]
+    bad_err = [ln for ln in res["stderr_tail"] if "Traceback" in ln or "error" in ln.lower()]
     # t is rounded to 1 ms in the JSON lines
     gaps_ok = res["readings"] < 2 or (res["max_gap_s"] <= period + 0.0015 and res["min_gap_s"] >= period - 0.0015)
     checks = {

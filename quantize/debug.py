@@ -54,7 +54,7 @@ def layer_statistics(converter, windows: np.ndarray) -> list[dict[str, Any]]:
     buf.seek(0)
     rows = []
     for r in csv.DictReader(buf):
-        def f(k):
+        def f(k, r=r):
             try:
                 return float(r.get(k, "nan"))
             except ValueError:
@@ -93,8 +93,7 @@ def analyze_layers(model_path: str | Path, *, calib_dir: str | Path, out_dir: st
     """Per-layer analysis of the int8 conversion of ``model_path`` (calibrated exactly as
     :func:`cleartune.quantize.convert.quantize_model` does); writes
     ``out_dir/<name>_int8_debug.md`` and ``.json`` and returns their paths."""
-    from .convert import _atomic_write, calibration_windows, export_saved_model, load_keras, make_converter, \
-        representative_fn
+    from .convert import _atomic_write, calibration_windows, export_saved_model, load_keras, make_converter, representative_fn
 
     model, meta, io = load_keras(model_path)
     calib = calibration_windows(calib_dir, meta=meta, n_windows=calib_windows, split=split, seed=seed, io=io)

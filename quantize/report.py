@@ -461,13 +461,14 @@ def to_markdown(report: dict[str, Any], *, plot_note: str = "") -> str:
         L.append(f"| {t['target']} | {_fmt(t['value'])} {t['unit']} | <= {t['threshold']:g} | **{t['status']}**{note} |")
     L += ["", "## Models", "", "| model | file | bytes | MACs / window | params | input | output |", "|---|---|---|---|---|---|---|"]
     for lab, v in report["models"].items():
-        io_s = lambda d: f"{d['dtype']} {d['shape']}" + (f" s={d['scale']:.4g} zp={d['zero_point']}" if d['dtype'] == 'int8' else "")
+        def io_s(d):
+            return f"{d['dtype']} {d['shape']}" + (f" s={d['scale']:.4g} zp={d['zero_point']}" if d['dtype'] == 'int8' else "")
         L.append(f"| {lab} | `{Path(v['path']).name}` | {v['bytes']:,} | {v['macs_per_window']:,} | "
                  f"{_fmt(v['params'])} | {io_s(v['input'])} | {io_s(v['output'])} |")
     lat = report["latency"]
     L += ["", f"## Latency per window (LiteRT, {lat['windows']} windows, interleaved; {lat['includes']})", "",
           "| model | threads | median ms | p95 ms | mean ms | min ms |", "|---|---|---|---|---|---|"]
-    for key, r in lat["results"].items():
+    for r in lat["results"].values():
         L.append(f"| {r['label']} | {r['threads']} | {_fmt(r['median_ms'])} | {_fmt(r['p95_ms'])} | "
                  f"{_fmt(r['mean_ms'])} | {_fmt(r['min_ms'])} |")
     cores = report["provenance"].get("cpu_count") or 0

@@ -34,7 +34,8 @@ def test_scoring_rule():
 
 
 def test_aggregate_pools_readings_per_level():
-    recs = [{"level": "clean", "seconds": {"x": 1.0}, "systems": {"x": {"n": 10, "right": 9, "voiced": 10, "octave": 1, "cents": [1.0, -2.0]}}},
+    recs = [{"level": "clean", "seconds": {"x": 1.0},
+             "systems": {"x": {"n": 10, "right": 9, "voiced": 10, "octave": 1, "cents": [1.0, -2.0]}}},
             {"level": "clean", "seconds": {"x": 3.0}, "systems": {"x": {"n": 10, "right": 5, "voiced": 6, "octave": 0, "cents": [4.0]}}},
             {"level": "-5 dB", "seconds": {"x": 2.0}, "systems": {"x": {"n": 4, "right": 0, "voiced": 0, "octave": 0, "cents": []}}}]
     a = A.aggregate(recs, ["x"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
 from cleartune.bench import cli_bench
 from cleartune.cli import main

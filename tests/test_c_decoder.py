@@ -1,8 +1,9 @@
 """The C decoder (firmware_bridge/c/cleartune_frame.h) against the Python encoder/decoder.
 
 Compiled with gcc -std=c99 -Wall -Wextra -Werror, plus -fsanitize=address,undefined wherever
-a probe program builds and runs with them (then a sanitizer report fails the test); every valid frame must decode to the same fields as Python,
-garbage must never crash it and it must resynchronise exactly like the Python decoder."""
+a probe program builds and runs with them (then a sanitizer report fails the test); every
+valid frame must decode to the same fields as Python, garbage must never crash it and it
+must resynchronise exactly like the Python decoder."""
 from __future__ import annotations
 
 import random

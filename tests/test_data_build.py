@@ -4,7 +4,6 @@ leakage, determinism, resume after an interruption, stratified/clean SNRs, bring
 folders with broken files, the CLI."""
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from dataclasses import replace

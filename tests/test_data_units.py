@@ -132,7 +132,8 @@ def test_mix_exact_snr_and_sum(snr):
     assert np.max(np.abs(r.mix)) <= 0.99 + 1e-6
     # the reported gains reproduce the noise from the raw segments
     assert np.allclose(r.noise, r.harmonic_gain * h + r.env_gain * e, atol=1e-6)
-    assert 20 * math.log10(np.sqrt(np.mean((r.harmonic_gain * h) ** 2)) / np.sqrt(np.mean((r.env_gain * e) ** 2))) == pytest.approx(3.0, abs=1e-6)
+    rms_h, rms_e = (float(np.sqrt(np.mean(x ** 2))) for x in (r.harmonic_gain * h, r.env_gain * e))
+    assert 20 * math.log10(rms_h / rms_e) == pytest.approx(3.0, abs=1e-6)
 
 
 def test_mix_peak_limit_scales_all_three_and_keeps_snr():
@@ -154,7 +155,7 @@ def test_mix_clean_inf_has_zero_noise():
 def test_splits_never_leak_groups():
     rng = np.random.default_rng(0)
     keys = []
-    for i in range(300):
+    for _ in range(300):
         inst = int(rng.integers(0, 3))
         midi = int(rng.integers(40, 89))
         rec = f"rec{int(rng.integers(0, 120))}"

@@ -35,7 +35,7 @@ def _analyze(*flags: str) -> list:
     with redirect_stdout(buf):
         rc = main(["analyze", str(WAV), "--json", *flags])
     assert rc == 0
-    return [json.loads(l) for l in buf.getvalue().splitlines()]
+    return [json.loads(ln) for ln in buf.getvalue().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_demo_files_are_small_and_present():
 
 
 def test_demo_matches_golden(demo_readings):
-    golden = [json.loads(l) for l in GOLDEN.read_text().splitlines()]
+    golden = [json.loads(ln) for ln in GOLDEN.read_text().splitlines()]
     hint = "if the tracker changed on purpose: python edge/demo/make_demo.py --golden"
     assert len(demo_readings) == len(golden), hint
     for got, want in zip(demo_readings, golden):

@@ -5,12 +5,23 @@ reed and flute tones, out-of-range tones) is in the second half of this file.
 """
 import math
 
+import numpy as np
 import pytest
 
 from cleartune.edge.notes import (
-    RANGE_HIGH, RANGE_LOW, NoteError, NoteMapper, get_tuning, in_range, midi_to_name, normalize_mode, note_to_hz,
+    RANGE_HIGH,
+    RANGE_LOW,
+    NoteError,
+    NoteMapper,
+    get_tuning,
+    in_range,
+    midi_to_name,
+    normalize_mode,
+    note_to_hz,
 )
 from cleartune.edge.pipeline import resolve_mode
+from cleartune.edge.pitch import track
+from cleartune.train import synth as S
 
 
 # -- range, tunings and modes (edge/notes.py) ----------------------------------------------
@@ -67,3 +78,142 @@ def test_mode_words():
         normalize_mode("banjo")
     with pytest.raises(NoteError):
         resolve_mode("banjo")
+
+
+# -- the tracker on test tones (edge/pitch.py and its steps) --------------------------------
+ONSET = 0.3             # [s] the test tones start after this much silence
+
+
+def _cents(f, ref):
+    return 1200.0 * np.log2(np.asarray(f, dtype=np.float64) / ref)
+
+
+def _name(f):
+    return midi_to_name(int(math.floor(12 * math.log2(f / 440.0) + 69 + 0.5)))
+
+
+def _shown(readings, *, after=0.0):
+    return [r for r in readings if r.note is not None and r.t >= ONSET + after]
+
+
+def _check_reads(x, f, *, tol_cents=0.01, settle=0.5, max_first_s=0.4):
+    """Every shown reading names the note of ``f`` (no octave or partial errors, from the
+    first one on); from ``settle`` s after the onset the median |error| is within
+    ``tol_cents``; the first reading comes within ``max_first_s`` of the onset."""
+    rs = track(x)
+    shown = _shown(rs)
+    assert shown, f"no reading for {f} Hz"
+    wrong = sorted({r.note for r in shown if r.note != _name(f)})
+    assert not wrong, f"{f} Hz read as {wrong}"
+    assert shown[0].t - ONSET <= max_first_s, f"first reading {shown[0].t - ONSET:.3f} s after the onset"
+    late = _shown(rs, after=settle)
+    err = np.abs(_cents([r.f0_hz for r in late], f))
+    assert len(late) >= 10 and np.median(err) <= tol_cents, (f, np.median(err))
+    return rs
+
+
+# B0 (5-string bass) .. C8, the guitar strings, the issue's 110/196/440/659/1318 Hz
+SINE_HZ = (30.87, 41.2, 55.0, 82.41, 110.0, 196.0, 440.0, 659.26, 1318.5, 1760.0, 3520.0, 4186.0)
+
+
+@pytest.mark.parametrize("f", SINE_HZ)
+def test_sine_reads_right_note_within_a_hundredth_of_a_cent(f):
+    _check_reads(S.sine(f), f)
+
+
+@pytest.mark.parametrize("f", (30.87, 110.0, 440.0, 1318.5, 4186.0))
+def test_decaying_sine_and_tuning_fork(f):
+    _check_reads(S.sine(f, decay_s=0.8), f)
+    _check_reads(S.tuning_fork(f), f)
+
+
+@pytest.mark.parametrize("f", (30.87, 41.2, 55.0, 1760.0, 4186.0))
+def test_harmonic_tones_at_the_ends_of_the_range_read_the_right_octave(f):
+    """The issue's failures: E1 read E2, A1 read A2, A6 read A5."""
+    _check_reads(S.harmonic_series(f), f, tol_cents=0.1)
+
+
+@pytest.mark.parametrize("f,fund", [(110.0, 0.0), (41.2, 0.0), (30.87, 0.0), (82.41, 0.1), (30.87, 0.1)])
+def test_missing_or_weak_fundamental(f, fund):
+    rs = track(S.harmonic_series(f, fundamental=fund))
+    late = _shown(rs, after=0.3)
+    assert len(late) >= 30 and all(r.note == _name(f) for r in late), {r.note for r in late}
+    assert np.median(np.abs(_cents([r.f0_hz for r in late], f))) <= 0.01
+
+
+@pytest.mark.parametrize("open_note", ("E1", "E2", "A2"))
+@pytest.mark.parametrize("fret", (5, 7, 12))
+def test_natural_harmonics(open_note, fret):
+    tone = S.natural_harmonic(note_to_hz(open_note), fret)
+    _check_reads(tone.audio, tone.f1_hz, tol_cents=0.05)
+
+
+def test_reed_and_flute_tones():
+    _check_reads(S.harmonic_series(220.0, odd_only=True), 220.0)     # clarinet-like: odd partials
+    _check_reads(S.flute(523.25), 523.25)                            # strong fundamental, weak partials
+    _check_reads(S.flute(1046.5, decay_s=2.0), 1046.5)
+
+
+def test_first_reading_latency_at_the_ends_of_the_range():
+    """B0 needs a 4096-sample frame (resolve_bins periods): its first reading within 330 ms
+    of the onset; E1 and above within 200 ms; C8 within 150 ms."""
+    for f, limit in ((30.87, 0.33), (41.2, 0.2), (55.0, 0.2), (4186.0, 0.15)):
+        for x in (S.sine(f), S.harmonic_series(f)):
+            shown = _shown(track(x))
+            assert shown and shown[0].t - ONSET <= limit, (f, shown[0].t - ONSET if shown else None)
+
+
+@pytest.mark.parametrize("label,x,flagged", [
+    ("A0 sine", S.sine(27.5), True),
+    ("A0 harmonic", S.harmonic_series(27.5), True),
+    ("A#0 sine", S.sine(29.14), True),
+    ("E0 harmonic", S.harmonic_series(20.6), True),       # its partials are E1's series and more
+    ("C0 harmonic", S.harmonic_series(16.35), True),
+    ("C#8 sine", S.sine(4434.9), True),
+    ("D8 harmonic", S.harmonic_series(4698.6), True),
+    ("A8 sine", S.sine(7040.0), False),                  # above what the tracker looks at: just null
+    ("A8 harmonic", S.harmonic_series(7040.0), False),
+    ("9 kHz whistle", S.sine(9000.0), False),
+])
+def test_out_of_range_reads_null_never_a_wrong_octave(label, x, flagged):
+    rs = track(x)
+    assert all(r.note is None and r.f0_hz is None and r.cents is None for r in rs), \
+        (label, sorted({r.note for r in rs if r.note}))
+    n_oor = sum(r.out_of_range for r in rs)
+    if flagged:
+        assert n_oor >= 0.5 * len(rs), (label, n_oor, len(rs))
+    else:
+        assert n_oor == 0
+
+
+def test_just_inside_the_range_still_reads():
+    b0, c8 = note_to_hz("B0"), note_to_hz("C8")
+    _check_reads(S.sine(b0 * 2 ** (-40 / 1200)), b0 * 2 ** (-40 / 1200))
+    _check_reads(S.sine(c8 * 2 ** (40 / 1200)), c8 * 2 ** (40 / 1200))
+
+
+def test_clicks_give_no_reading():
+    """Irregular clicks (a metronome in another tempo, handling noise): nothing shown."""
+    rng = np.random.default_rng(3)
+    x = np.zeros(int(3.0 * S.DEFAULT_SAMPLE_RATE), dtype=np.float32)
+    t = 0.2
+    while t < 2.9:
+        i = int(t * S.DEFAULT_SAMPLE_RATE)
+        x[i:i + 40] += rng.normal(0, 0.5, 40).astype(np.float32) * np.exp(-np.arange(40) / 8.0).astype(np.float32)
+        t += rng.uniform(0.05, 0.3)
+    assert not [r for r in track(x) if r.note is not None]
+
+
+def test_instrument_tunings_through_the_tracker():
+    """``--mode guitar --tuning bass-5`` reads a B0 string 12 cents flat as B0 -12; the
+    ukulele's re-entrant G4 string reads G4."""
+    from cleartune.edge.notes import NoteMapper as NM
+
+    f = note_to_hz("B0") * 2 ** (-12 / 1200)
+    late = [r for r in track(S.harmonic_series(f), notes=NM(mode="guitar", tuning="bass-5")) if r.t > ONSET + 0.5]
+    assert late and all(r.note == "B0" for r in late)
+    assert np.median([r.cents for r in late]) == pytest.approx(-12.0, abs=0.01)
+    f = note_to_hz("G4") * 2 ** (5 / 1200)
+    late = [r for r in track(S.flute(f), notes=NM(mode="instrument", tuning="ukulele")) if r.t > ONSET + 0.5]
+    assert late and all(r.note == "G4" for r in late)
+    assert np.median([r.cents for r in late]) == pytest.approx(5.0, abs=0.01)

@@ -5,8 +5,19 @@ import pytest
 
 from cleartune.edge.errors import CleartuneError
 from cleartune.edge.notes import (
-    TUNINGS, NoteError, NoteMapper, Tuning, cents, get_tuning, hz_to_midi, midi_to_hz, midi_to_name,
-    normalize_note, note_to_hz, parse_note, shift_cents,
+    TUNINGS,
+    NoteError,
+    NoteMapper,
+    Tuning,
+    cents,
+    get_tuning,
+    hz_to_midi,
+    midi_to_hz,
+    midi_to_name,
+    normalize_note,
+    note_to_hz,
+    parse_note,
+    shift_cents,
 )
 
 

@@ -10,11 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from cleartune.train import synth as S
 from cleartune.edge.notes import NoteMapper, hz_to_midi, midi_to_name
 from cleartune.edge.params import EDGE
 from cleartune.edge.pitch import PitchParams, PitchTracker, track
 from cleartune.edge.reading import Reading
+from cleartune.train import synth as S
 
 SR, HOP = EDGE.sample_rate, EDGE.hop
 READING_S = PitchParams().reading_hops * HOP / SR

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from cleartune.bench import references as R
-from cleartune.train import synth as S
 from cleartune.edge.pitch import track
+from cleartune.train import synth as S
 
 #: Note-accuracy floor at 0 dB (measured 0.81-0.95 on three seeds of this set, 0.89 on seed 0).
 FLOOR = 0.8

@@ -155,7 +155,10 @@ def test_losses_prefer_the_ideal_output_and_weigh_suppression():
     irm = np.minimum(np.abs(clean) / np.abs(clean + noise), 1.0).astype(np.float32)
     loss1 = make_loss("mask", params=EDGE)
     loss4 = make_loss("mask", params=EDGE, suppression_weight=4.0)
-    at = lambda f, m: float(np.mean(np.asarray(f(y, np.clip(m, 0, 1).astype(np.float32)))))
+
+    def at(f, m):
+        return float(np.mean(np.asarray(f(y, np.clip(m, 0, 1).astype(np.float32)))))
+
     assert at(loss1, irm) < 0.2 * at(loss1, np.ones_like(irm))
     assert at(loss1, irm) < 0.2 * at(loss1, np.zeros_like(irm))
     feat = make_feature_mse("mask", params=EDGE)
@@ -192,10 +195,10 @@ def test_smoke_training_lowers_the_loss_and_writes_everything(toy, tmp_path):
 
 @pytest.mark.tf
 def test_resume_continues_the_epoch_count_and_matches_an_uninterrupted_run(toy, tmp_path):
+    import keras
+
     from cleartune.edge.errors import CleartuneError
     from cleartune.train.training import CHECKPOINT, read_checkpoint_state, train
-
-    import keras
 
     quiet = dict(verbose=0, log=lambda m: None)
     a = train(toy, tmp_path / "a", _cfg(epochs=2), **quiet)

@@ -11,8 +11,19 @@ from cleartune.edge.reading import Reading
 from cleartune.firmware_bridge import wire
 from cleartune.firmware_bridge.errors import WireError
 from cleartune.firmware_bridge.wire import (
-    FLAG_CLAMPED, FLAG_HAS_SEQ, FLAG_IN_TUNE, FLAG_NO_SIGNAL, FrameDecoder, cobs_decode, cobs_encode,
-    crc16_ccitt_false, decode_frame, encode_frame, encode_payload, format_text_line, frame_from_reading,
+    FLAG_CLAMPED,
+    FLAG_HAS_SEQ,
+    FLAG_IN_TUNE,
+    FLAG_NO_SIGNAL,
+    FrameDecoder,
+    cobs_decode,
+    cobs_encode,
+    crc16_ccitt_false,
+    decode_frame,
+    encode_frame,
+    encode_payload,
+    format_text_line,
+    frame_from_reading,
     parse_text_line,
 )
 

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     command = " ".join(shlex.quote(a) for a in ["cleartune"] + sys.argv[1:])
     r = evaluate_model(args.model, args.data, split=args.split, out_dir=args.out, max_examples=args.max_examples,
                        pitch=not args.no_pitch, listen=args.listen, num_threads=args.threads,
-                       write_metrics=args.write_metrics, history=args.history, clean_inputs=args.clean_inputs, command=command, progress=prog)
+                       write_metrics=args.write_metrics, history=args.history, clean_inputs=args.clean_inputs,
+                       command=command, progress=prog)
     a = r["buckets"]["all"]
     line = (f"{r['n_clips']} clips: feature MSE {r['feat_mse_denoised']:.5f} (noisy {r['feat_mse_noisy']:.5f}; "
             f"seed target < 0.001), SI-SDR gain {a['si_sdr_improvement'] if a['si_sdr_improvement'] is not None else float('nan'):+.1f} dB")

@@ -91,7 +91,8 @@ def config_from_args(args: argparse.Namespace):
                        steps_per_epoch=args.steps_per_epoch, max_examples=args.max_examples, seed=args.seed,
                        learning_rate=args.learning_rate, clean_fraction=args.clean_fraction,
                        gain_db=None if args.no_gain else args.gain_db, eq_db=args.eq_db,
-                       suppression_weight=args.suppression_weight, clip_norm=args.clip_norm, schedule_epochs=args.schedule_epochs, edge=ec, model_version=args.model_version)
+                       suppression_weight=args.suppression_weight, clip_norm=args.clip_norm,
+                       schedule_epochs=args.schedule_epochs, edge=ec, model_version=args.model_version)
 
 
 def run(args: argparse.Namespace) -> int:

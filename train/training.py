@@ -485,8 +485,8 @@ def train(data_dir, out_dir, config: TrainConfig, *, verbose: int = 1, command: 
                                           stateful_metrics=["loss", "feat_mse"])
                 s_loss = s_feat = 0.0
                 for s in range(steps):
-                    l, f = train_step(it)
-                    s_loss += float(l)
+                    step_loss, f = train_step(it)
+                    s_loss += float(step_loss)
                     s_feat += float(f)
                     bar.update(s + 1, [("loss", s_loss / (s + 1)), ("feat_mse", s_feat / (s + 1))])
                 vl, vf = evaluate_val()

@@ -148,7 +148,8 @@ def design_loop(p: StringParams, sample_rate: int) -> tuple[np.ndarray, np.ndarr
         need = 2 * math.pi / target - loss_delay - _allpass_delay(a, sections, target)
         L = int(math.floor(need - 0.5))
         frac = need - L                                     # 0.5 .. 1.5
-        eta = scipy.optimize.brentq(lambda e: _thiran_delay(e, target) - frac, -0.999, 0.999, xtol=1e-15)
+        eta = scipy.optimize.brentq(lambda e, target=target, frac=frac: _thiran_delay(e, target) - frac,
+                                    -0.999, 0.999, xtol=1e-15)
         B, A = _loop_filter(p, sample_rate, eta, sections, a)
         pole = _pole_near(B, A, L, w0)
         w_pole = cmath.phase(pole)
