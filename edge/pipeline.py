@@ -404,7 +404,21 @@ def analyze_samples(samples: np.ndarray, tuner: Tuner, *, block: Optional[int] =
     return out
 
 
+def guitar_salience(samples: np.ndarray, *, model: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The guitar-pitch model alone over a whole signal (separate from the :class:`Tuner`
+    until the tracker takes its note from it): ``(t, salience)``, ``t`` ``(n,)`` [s] the end
+    of each reading's window, ``salience`` ``(n, n_pitch + 1)`` (last column: "no guitar";
+    see :mod:`.guitar_model`).  ``model``: a :class:`~.guitar_model.GuitarPitchModel`, a
+    ``.tflite`` path, or None for the shipped one."""
+    from .guitar_model import GuitarPitchModel, salience_readings
+
+    m = model if isinstance(model, GuitarPitchModel) else GuitarPitchModel(model)
+    sal = salience_readings(m, samples)
+    t = (np.arange(len(sal)) + 1) * m.fp.reading_samples / m.fp.sample_rate
+    return t, sal
+
+
 __all__: Sequence[str] = (
     "TunerConfig", "Tuner", "Stats", "RunResult", "run_stream", "open_source",
-    "analyze_samples", "resolve_mode", "DC_CUTOFF_HZ",
+    "analyze_samples", "guitar_salience", "resolve_mode", "DC_CUTOFF_HZ",
 )

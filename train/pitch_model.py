@@ -1,23 +1,27 @@
-"""The guitar-pitch model: harmonic stacking + convolutions over log frequency, a dense
-bottleneck, a GRU built from dense layers (the memory of the pluck) and a salience head.
+"""The guitar-pitch model: harmonic stacking and convolutions over log frequency, then a GRU
+per pitch bin (gates are convolutions over neighbouring pitch bins, weights shared over pitch:
+the memory of the pluck), then a per-bin salience head and a "no guitar" logit.
 
 One step (one tracker reading)::
 
     features (n_bins, 2) --harmonic stack--> (n_pitch, 2 * len(HARMONICS))   bin i + 36*log2(h), zero-padded
-      --Conv1D c, k5, ReLU--> --Conv1D c, k5, dilation 3 (semitones), ReLU--> --Conv1D 8, k1, ReLU--> (n_pitch, 8)
-      +-> Conv1D 1, k1 -> local pitch logits (n_pitch,)                     shift-equivariant evidence
-      +-> Flatten -> Dense D, ReLU = x
-    GRU from Dense layers: z = sig(Wz [x, h]), r = sig(Wr [x, h]), n = tanh(Wx x + r * (Wh h)),
-                           h' = n + z * (h - n)
-    logits = [local + Dense(h') over pitch, Dense(h') for "no guitar"] -> softmax (n_pitch + 1)
+      --Conv1D c, k5, ReLU--> --Conv1D c, k5, dilation 3 (semitones), ReLU--> --Conv1D L, k1, ReLU--> x (n_pitch, L)
+    GRU over time, per pitch bin (Conv1D over pitch, kernel k, "same"):
+        z = sig(Cz [x, h]), r = sig(Cr [x, h]), n = tanh(Cx x + r * (Ch h)), h' = n + z * (h - n)   h: (n_pitch, H)
+    head: Conv1D head, k1, ReLU on [h', x] = q -> Conv1D 1 -> pitch logits (n_pitch,)
+          GlobalMaxPool(q) -> Dense 1 -> "no guitar" logit
+    softmax over the n_pitch + 1 logits
+
+Every weight is shared across pitch, so a harmonic pattern learned on one note serves every
+note (a shift on the log-frequency axis), and the state remembers per pitch what was plucked.
 
 The exported model is one step with one input and one output (batch 1) so that the int8
 TFLite file has a single int8 tensor each way (see :func:`build_step_model`)::
 
-    in  (1, n_bins * 2 + H) = [features.ravel(), state h]
-    out (1, n_pitch + 1 + H) = [salience (softmax, last = no guitar), new state h']
+    in  (1, n_bins * 2 + n_pitch * H) = [features.ravel(), state h.ravel()]
+    out (1, n_pitch + 1 + n_pitch * H) = [salience (softmax, last = no guitar), new state h'.ravel()]
 
-Training unrolls the very same layer objects over whole clips (:class:`PitchTrainer`).
+Training unrolls the very same layer objects over whole clips (:meth:`PitchLayers.unroll`).
 """
 from __future__ import annotations
 
@@ -37,18 +41,20 @@ MAX_MACS_PER_CALL = 23_000_000
 
 @dataclass(frozen=True)
 class PitchModelConfig:
-    """Hyper-parameters.  channels: conv width; local: per-bin channels before the bottleneck;
-    bottleneck: D; hidden: GRU state H."""
+    """Hyper-parameters.  channels: conv width of the frontend; local: per-bin features fed to
+    the GRU; hidden: GRU state channels per pitch bin (state size n_pitch x hidden); kernel:
+    pitch bins each GRU gate sees (neighbours); head: per-bin head width."""
 
     channels: int = 32
-    local: int = 8
-    bottleneck: int = 128
-    hidden: int = 128
+    local: int = 16
+    hidden: int = 16
+    kernel: int = 3
+    head: int = 16
     harmonics: tuple[float, ...] = HARMONICS
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channels": self.channels, "local": self.local, "bottleneck": self.bottleneck, "hidden": self.hidden,
-                "harmonics": list(self.harmonics)}
+        return {"channels": self.channels, "local": self.local, "hidden": self.hidden, "kernel": self.kernel,
+                "head": self.head, "harmonics": list(self.harmonics)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PitchModelConfig":
@@ -65,8 +71,8 @@ def harmonic_offsets(fp: GuitarFeatureParams, harmonics: Sequence[float]) -> lis
 
 class PitchLayers:
     """The layer objects (weights) shared by the one-step export model and the unrolled
-    training model.  ``frontend(feat)`` -> (local logits, x); ``cell(x, h)`` -> h';
-    ``head(h', local)`` -> logits (n_pitch + 1)."""
+    training model.  ``frontend(feat)`` -> x (B, n_pitch, L); ``cell([x, h])`` -> h'
+    (B, n_pitch, H); ``head([h', x])`` -> logits (B, n_pitch + 1)."""
 
     def __init__(self, fp: GuitarFeatureParams, cfg: PitchModelConfig = PitchModelConfig()):
         import keras
@@ -81,40 +87,48 @@ class PitchLayers:
         self.pad = (-lo, hi)
         self.starts = [p0 + o - lo for o in offs]
 
-        # frontend: (B, n_bins, 2) -> local logits (B, n_pitch), x (B, D)
+        # frontend: (B, n_bins, 2) -> local features (B, n_pitch, local)
         feat = keras.Input((fp.n_bins, fp.channels), name="features")
         y = layers.ZeroPadding1D(self.pad, name="hpad")(feat) if (self.pad[0] or self.pad[1]) else feat
         parts = [layers.Cropping1D((s, y.shape[1] - s - npch), name=f"harm{i}")(y) for i, s in enumerate(self.starts)]
         y = layers.Concatenate(axis=-1, name="hstack")(parts)                              # (B, n_pitch, 2*nh)
         y = layers.Conv1D(c, 5, padding="same", activation="relu", name="conv1")(y)
         y = layers.Conv1D(c, 5, padding="same", dilation_rate=fp.bins_per_semitone, activation="relu", name="conv2")(y)
-        y = layers.Conv1D(cfg.local, 1, activation="relu", name="conv3")(y)                 # (B, n_pitch, local)
-        local = layers.Conv1D(1, 1, name="local_logit")(y)
-        local = layers.Reshape((npch,), name="local")(local)
-        x = layers.Flatten(name="flat")(y)
-        x = layers.Dense(cfg.bottleneck, activation="relu", name="bottleneck")(x)
-        self.frontend = keras.Model(feat, [local, x], name="frontend")
+        x = layers.Conv1D(cfg.local, 1, activation="relu", name="conv3")(y)                 # (B, n_pitch, local)
+        self.frontend = keras.Model(feat, x, name="frontend")
 
-        # cell: (x, h) -> h'
-        xi = keras.Input((cfg.bottleneck,), name="x")
-        hi_ = keras.Input((cfg.hidden,), name="h")
+        # cell: a GRU per pitch bin (weights shared over pitch, k-bin neighbourhood): (x, h) -> h'
+        k, hd = cfg.kernel, cfg.hidden
+        xi = keras.Input((npch, cfg.local), name="x")
+        hi_ = keras.Input((npch, hd), name="h")
         xh = layers.Concatenate(name="xh")([xi, hi_])
-        z = layers.Dense(cfg.hidden, activation="sigmoid", name="gru_z")(xh)
-        r = layers.Dense(cfg.hidden, activation="sigmoid", name="gru_r")(xh)
-        nx = layers.Dense(cfg.hidden, name="gru_nx")(xi)
-        nh = layers.Dense(cfg.hidden, name="gru_nh")(hi_)
+        z = layers.Conv1D(hd, k, padding="same", activation="sigmoid", name="gru_z")(xh)
+        r = layers.Conv1D(hd, k, padding="same", activation="sigmoid", name="gru_r")(xh)
+        nx = layers.Conv1D(hd, k, padding="same", name="gru_nx")(xi)
+        nh = layers.Conv1D(hd, k, padding="same", name="gru_nh")(hi_)
         n = layers.Activation("tanh", name="gru_n")(layers.Add(name="gru_nsum")([nx, layers.Multiply(name="gru_rh")([r, nh])]))
         hn = layers.Add(name="gru_out")([n, layers.Multiply(name="gru_zd")([z, layers.Subtract(name="gru_d")([hi_, n])])])
         self.cell = keras.Model([xi, hi_], hn, name="cell")
 
-        # head: (h', local) -> logits
-        hh = keras.Input((cfg.hidden,), name="h_new")
-        li = keras.Input((npch,), name="local_in")
-        pl = layers.Dense(npch, name="pitch_logits")(hh)
-        pl = layers.Add(name="pitch_sum")([pl, li])
-        ng = layers.Dense(1, name="none_logit")(hh)
+        # head: (h', x) -> logits (n_pitch + 1)
+        hh = keras.Input((npch, hd), name="h_new")
+        li = keras.Input((npch, cfg.local), name="x_in")
+        hx = layers.Concatenate(name="hx")([hh, li])
+        q = layers.Conv1D(cfg.head, 1, activation="relu", name="head_conv")(hx)
+        pl = layers.Conv1D(1, 1, name="pitch_logit")(q)
+        pl = layers.Reshape((npch,), name="pitch_logits")(pl)
+        g = layers.GlobalMaxPooling1D(name="pool")(q)
+        ng = layers.Dense(1, name="none_logit")(g)
         logits = layers.Concatenate(name="logits")([pl, ng])
         self.head = keras.Model([hh, li], logits, name="head")
+
+    @property
+    def state_shape(self) -> tuple[int, int]:
+        return (self.fp.n_pitch, self.cfg.hidden)
+
+    @property
+    def state_size(self) -> int:
+        return self.fp.n_pitch * self.cfg.hidden
 
     @property
     def models(self):
@@ -139,44 +153,44 @@ class PitchLayers:
 
     def unroll(self, feats, h0=None, *, training: bool = False):
         """Logits of a batch of sequences: ``feats`` (B, T, n_bins, 2) -> ``(logits (B, T,
-        n_pitch + 1), h_T (B, H))``, the state carried from ``h0`` (zeros by default)."""
+        n_pitch + 1), h_T (B, n_pitch, H))``, the state carried from ``h0`` (zeros by default)."""
         import tensorflow as tf
 
         fp, cfg = self.fp, self.cfg
         b, t = tf.shape(feats)[0], feats.shape[1]
         flat = tf.reshape(feats, (-1, fp.n_bins, fp.channels))
-        local, x = self.frontend(flat, training=training)
-        local = tf.reshape(local, (b, t, fp.n_pitch))
-        x = tf.reshape(x, (b, t, cfg.bottleneck))
-        h = tf.zeros((b, cfg.hidden)) if h0 is None else h0
+        x = self.frontend(flat, training=training)
+        x = tf.reshape(x, (b, t, fp.n_pitch, cfg.local))
+        h = tf.zeros((b, fp.n_pitch, cfg.hidden)) if h0 is None else h0
         hs = []
         for i in range(t):
             h = self.cell([x[:, i], h], training=training)
             hs.append(h)
-        hs = tf.reshape(tf.stack(hs, axis=1), (-1, cfg.hidden))
-        logits = self.head([hs, tf.reshape(local, (-1, fp.n_pitch))], training=training)
+        hs = tf.reshape(tf.stack(hs, axis=1), (-1, fp.n_pitch, cfg.hidden))
+        logits = self.head([hs, tf.reshape(x, (-1, fp.n_pitch, cfg.local))], training=training)
         return tf.reshape(logits, (b, t, fp.n_pitch + 1)), h
 
 
 def build_step_model(pl: PitchLayers):
-    """The one-step export model (batch 1): ``(1, n_bins*2 + H) -> (1, n_pitch + 1 + H)``,
+    """The one-step export model (batch 1): ``(1, n_bins*2 + S) -> (1, n_pitch + 1 + S)``, S = n_pitch * H,
     input ``[features.ravel(), h]``, output ``[softmax salience, h']`` (module docstring)."""
     import keras
     from keras import layers
 
     fp, cfg = pl.fp, pl.cfg
     nf = fp.n_bins * fp.channels
-    inp = keras.Input((nf + cfg.hidden,), batch_size=1, name="step_in")
-    f = layers.Reshape((nf + cfg.hidden, 1), name="as_seq")(inp)
-    feat = layers.Cropping1D((0, cfg.hidden), name="take_features")(f)
+    ns = pl.state_size
+    inp = keras.Input((nf + ns,), batch_size=1, name="step_in")
+    f = layers.Reshape((nf + ns, 1), name="as_seq")(inp)
+    feat = layers.Cropping1D((0, ns), name="take_features")(f)
     feat = layers.Reshape((fp.n_bins, fp.channels), name="features_2d")(feat)
     h = layers.Cropping1D((nf, 0), name="take_state")(f)
-    h = layers.Reshape((cfg.hidden,), name="state")(h)
-    local, x = pl.frontend(feat)
+    h = layers.Reshape(pl.state_shape, name="state")(h)
+    x = pl.frontend(feat)
     hn = pl.cell([x, h])
-    logits = pl.head([hn, local])
+    logits = pl.head([hn, x])
     sal = layers.Softmax(name="salience")(logits)
-    out = layers.Concatenate(name="step_out")([sal, hn])
+    out = layers.Concatenate(name="step_out")([sal, layers.Flatten(name="state_out")(hn)])
     return keras.Model(inp, out, name="guitar_pitch_step")
 
 

@@ -1,7 +1,7 @@
-"""Training, int8 export and model-alone evaluation of the guitar-pitch model.
+"""Training and model-alone evaluation of the guitar-pitch model (int8 export: quantize/guitar_pitch.py).
 
     cleartune train --preset pitch --data DATA --out RUN --epochs N     # -> RUN/model.keras (+ .json)
-    python -m cleartune.train.pitch_training export RUN/model.keras --data DATA --out edge/models/guitar_pitch_int8.tflite
+    python -m cleartune.quantize.guitar_pitch RUN/model.keras --data DATA --out edge/models/guitar_pitch_int8.tflite
     python -m cleartune.train.pitch_training evaluate RUN/model.keras [--int8 X.tflite] --data EVAL --split test --out DIR
 
 Training unrolls the recurrent model over whole clips (every reading of a clip, the state
@@ -176,15 +176,15 @@ def _restore(path: Path, pl, opt) -> None:
 def sidecar(cfg: PitchTrainConfig, *, fp: GuitarFeatureParams, cost, metrics: dict, command: str,
             data_info: dict, dtype: str = "keras") -> ModelMeta:
     nf = fp.n_bins * fp.channels
-    h = cfg.model.hidden
+    h = fp.n_pitch * cfg.model.hidden
     return ModelMeta(
         preset="edge", kind=KIND, signal_params=EDGE, context_frames=0, model_version=cfg.model_version or "dev",
         dtype=dtype,
         input={"shape": [1, nf + h], "dtype": "float32",
-               "meaning": f"[guitar_features (n_bins={fp.n_bins}, 2) ravelled, GRU state ({h})]"},
+               "meaning": f"[guitar_features (n_bins={fp.n_bins}, 2) ravelled, GRU state (n_pitch={fp.n_pitch}, {cfg.model.hidden}) ravelled]"},
         output={"shape": [1, fp.n_pitch + 1 + h], "dtype": "float32",
                 "meaning": f"[salience softmax over {fp.n_pitch} pitch bins (MIDI pitch_lo + j/bins_per_semitone) "
-                           f"+ 'no guitar' (last), new GRU state ({h})]"},
+                           f"+ 'no guitar' (last), new GRU state (n_pitch, {cfg.model.hidden}) ravelled]"},
         macs_per_inference=int(cost.macs), params=int(cost.params), metrics=metrics, created=_now(), command=command,
         extra={"guitar_features": fp.to_dict(), "state_size": h, "model_config": cfg.model.to_dict(),
                "train_config": cfg.to_dict(), "data": data_info, "calls_per_second": fp.sample_rate / fp.reading_samples,
@@ -355,48 +355,6 @@ def run_step_model(step, feats: np.ndarray, *, hidden: int, h0: Optional[np.ndar
     return np.stack(outs)
 
 
-def export_int8(model_path, *, data_dir, out_path, n_clips: int = 64, per_clip: int = 8, seed: int = 0,
-                command: str = "", log: Callable[[str], None] = print) -> Path:
-    """int8 PTQ of the one-step model: the representative set is (features, state) pairs
-    collected by running the float model over ``n_clips`` training clips (mix, clean and
-    noise-only), ``per_clip`` readings of each.  Writes ``out_path`` + sidecar."""
-    from cleartune.quantize.convert import convert_keras
-    from cleartune.quantize import tflite_info
-    from cleartune.train.pitch_data import load_pitch_set
-
-    step, meta, fp = load_step(model_path)
-    hidden = int(meta.extra["state_size"])
-    ts = load_pitch_set(data_dir, split="train", fp=fp, seed=seed)
-    rng = np.random.default_rng(seed)
-    clips = rng.choice(len(ts), size=min(n_clips, len(ts)), replace=False)
-    reps = []
-    for j, i in enumerate(clips):
-        v = ("mix", "mix", "clean", "noise")[j % 4]
-        col: list = []
-        run_step_model(step, ts.variant(v)[i], hidden=hidden, collect=col)
-        pick = rng.choice(len(col), size=min(per_clip, len(col)), replace=False)
-        reps.extend(col[k] for k in sorted(pick))
-    reps = np.stack(reps)
-    log(f"export: {len(reps)} representative (features, state) inputs from {len(clips)} clips")
-    blob = convert_keras(step, "int8", representative=reps[:, None])
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from cleartune.edge.fileio import atomic_write_bytes
-
-    atomic_write_bytes(out, blob)
-    info = tflite_info.inspect_tflite(out)
-    m = dataclasses.replace(meta, dtype="int8", input={**info.input, "meaning": meta.input.get("meaning")},
-                            output={**info.output, "meaning": meta.output.get("meaning")},
-                            macs_per_inference=int(info.macs), created=_now(), command=command or meta.command,
-                            extra={**meta.extra, "op_counts": info.op_counts,
-                                   "source": {"file": Path(model_path).name, "model_version": meta.model_version},
-                                   "calibration": {"data": str(data_dir), "clips": int(len(clips)),
-                                                   "inputs": int(len(reps))}})
-    m.save_for(out)
-    log(f"export: wrote {out} ({info.bytes:,} bytes, {info.macs:,} MAC per call, ops {info.op_counts})")
-    return out
-
-
 # -- evaluation of the model alone ---------------------------------------------------------------
 
 def _clip_scores(probs: np.ndarray, row: dict, target: np.ndarray, fp: GuitarFeatureParams) -> dict[str, Any]:
@@ -542,13 +500,8 @@ def run_train_cli(args) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cleartune.train.pitch_training",
-                                 description="int8 export and model-alone evaluation of the guitar-pitch model")
+                                 description="model-alone evaluation of the guitar-pitch model")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("export", help="int8 PTQ of a trained model.keras -> .tflite + sidecar")
-    e.add_argument("model")
-    e.add_argument("--data", required=True, help="dataset whose training clips calibrate")
-    e.add_argument("--out", required=True, help="output .tflite path")
-    e.add_argument("--clips", type=int, default=64)
     v = sub.add_parser("evaluate", help="the model alone on a split: settled note and per reading, by SNR and noise type")
     v.add_argument("model")
     v.add_argument("--int8", default=None, help="also run this .tflite through the edge runtime")
@@ -558,10 +511,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     v.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     try:
-        if args.cmd == "export":
-            export_int8(args.model, data_dir=args.data, out_path=args.out, n_clips=args.clips,
-                        command=" ".join(["python -m cleartune.train.pitch_training"] + list(argv or sys.argv[1:])))
-        else:
+        if args.cmd == "evaluate":
             res = evaluate(args.model, data_dir=args.data, split=args.split, out_dir=args.out, int8_path=args.int8,
                            max_clips=args.max_clips)
             print(report_markdown(res))
