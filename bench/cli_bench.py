@@ -26,21 +26,23 @@ from typing import Any, Optional
 
 WHAT = ("latency", "accuracy", "memory", "soak", "all")
 DEFAULT_OUT = "bench/results"
-DEFAULT_DATA = "data/holdout"
+#: The latency audio's default dataset (accuracy's is :data:`cleartune.bench.accuracy.DEFAULT_DATA`).
+LATENCY_DATA = "data/holdout"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", choices=WHAT, default="all", help="which benchmark (default all)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder (default {DEFAULT_OUT})")
-    parser.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
-                        help=f"dataset folder for accuracy and the latency audio (default {DEFAULT_DATA}; "
-                             "latency falls back to synthetic notes when it is missing)")
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="dataset folder (default: accuracy data/v2_eval, the leave-source-out pool; latency "
+                             f"{LATENCY_DATA}, synthetic notes when it is missing)")
     parser.add_argument("--split", default=None, choices=("train", "val", "test"),
                         help="only mixes of this split (default: all mixes of --data)")
     parser.add_argument("--float-model", default=None, metavar="PATH",
                         help="float32 .tflite (default edge/models/edge_float32.tflite)")
     parser.add_argument("--int8-model", default=None, metavar="PATH",
-                        help="int8 .tflite (default edge/models/edge_int8.tflite, the shipped model)")
+                        help="int8 .tflite (default edge/models/edge_int8.tflite, the shipped mask; accuracy's "
+                             "tracker+mask)")
     parser.add_argument("--threads", default="1,4", metavar="LIST",
                         help="interpreter thread counts for latency (default 1,4); accuracy, memory and soak use the first")
     parser.add_argument("--seed", type=int, default=0, help="clip selection and generated audio (default 0)")
@@ -49,10 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--clips", type=int, default=8, metavar="N", help="clips streamed through the systems (default 8)")
     g.add_argument("--no-pyin", action="store_true", help="skip the librosa.pyin reference")
     g = parser.add_argument_group("accuracy")
-    g.add_argument("--max-clips", type=int, default=None, metavar="N",
-                   help="clips scored, spread evenly over the SNRs (default 300: all of data/holdout, ~7 min here; 0 = all)")
+    g.add_argument("--max-clips", type=int, default=0, metavar="N",
+                   help="clips scored, spread evenly over the SNRs (default 0 = all)")
+    g.add_argument("--model", default=None, metavar="PATH",
+                   help="the new model (.tflite) for system tracker+model (skipped without it)")
     g.add_argument("--systems", default=None, metavar="LIST",
-                   help="comma-separated subset of tracker,tracker+float,tracker+int8,pyin,harmonic_sum (default all)")
+                   help="comma-separated subset of tracker,tracker+mask,tracker+model,harmonic_sum,pyin "
+                        "(default all but pyin)")
     g.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted run")
     g = parser.add_argument_group("memory and soak")
     g.add_argument("--seconds", type=float, default=120.0, metavar="S", help="audio for the memory run (default 120)")
@@ -114,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     need_models = any(w in ("latency", "accuracy") for w in what)
     int8 = _resolve_model(args.int8_model, "edge_int8.tflite", flag="--int8-model",
                           required=not args.no_denoise or need_models)
-    flt = _resolve_model(args.float_model, "edge_float32.tflite", flag="--float-model", required=need_models)
+    flt = _resolve_model(args.float_model, "edge_float32.tflite", flag="--float-model", required="latency" in what)
     cmd = _command(args)
     rc = 0
     for w in what:
@@ -126,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import latency as L
 
-    data = Path(args.data)
+    data = Path(args.data or LATENCY_DATA)
     if (data / "metadata.csv").is_file():
         clips, desc = L.dataset_clips(data, args.clips, seed=args.seed, split=args.split)
     else:
@@ -142,16 +147,21 @@ def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
 
 def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import accuracy as A
+    from cleartune.edge.errors import DataError, ModelLoadError
 
-    systems = A.SYSTEMS if not args.systems else tuple(s.strip() for s in args.systems.split(",") if s.strip())
-    bad = [s for s in systems if s not in A.SYSTEMS]
+    systems = A.DEFAULT_SYSTEMS if not args.systems else tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    bad = [s for s in systems if s not in A.ALL_SYSTEMS]
     if bad:
-        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.SYSTEMS)}")
-    r = A.evaluate_dataset(args.data, float_model=flt, int8_model=int8, systems=systems,
-                           max_clips=A.DEFAULT_MAX_CLIPS if args.max_clips is None else args.max_clips,
-                           split=args.split,
-                           seed=args.seed, threads=threads[0], partial_dir=out, resume=not args.no_resume,
-                           command=cmd, log=log)
+        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.ALL_SYSTEMS)}")
+    if args.model is not None and not Path(args.model).is_file():
+        raise ModelLoadError(f"--model {args.model}: no such file")
+    data = Path(args.data or A.DEFAULT_DATA)
+    if args.data is None and not (data / "metadata.csv").is_file():
+        raise DataError(f"{data}: the leave-source-out evaluation set is not built yet "
+                        "(cleartune data build --generator v2 --holdout ...); pass --data DIR, e.g. data/holdout")
+    r = A.evaluate_dataset(data, mask_model=int8, model=args.model, systems=systems, max_clips=args.max_clips,
+                           split=args.split, seed=args.seed, threads=threads[0], partial_dir=out,
+                           resume=not args.no_resume, command=cmd, log=log)
     paths = A.write_accuracy(r, out)
     print("\n".join(A.summary_lines(r)))
     print(f"  wrote {', '.join(str(p) for p in paths.values())}")
