@@ -16,6 +16,12 @@ apt_pkgs=(python3-venv python3-dev gcc portaudio19-dev)
 if [ "$what" = all ]; then
   # the built-in data generator and its tests: guitars from a soundfont, voices, audio tools
   apt_pkgs+=(fluidsynth fluid-soundfont-gm espeak-ng sox)
+  # generator v2 (issue 12's list; any other packaged audio is reserved for independent evaluation):
+  # soundfonts, recorded speech, music (Ogg/MP3, decoded by python-soundfile) and sound effects
+  apt_pkgs+=(fluid-soundfont-gs opl3-soundfont
+             asterisk-core-sounds-fr-wav asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
+             ufoai-music nexuiz-music hyperrogue-music singularity-music drascula-music
+             planetblupi-music-ogg asc-music boswars-data colobot-common-sounds)
 fi
 
 missing=()

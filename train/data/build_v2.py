@@ -350,6 +350,17 @@ def _load_part(out: Path, spec: SpecV2) -> Optional[dict[str, Any]]:
     return row if row.get("split") == spec.split else None
 
 
+SOURCE_COLUMNS = ("guitar_source", "harmonic_source", "env_source")
+
+
+def shared_sources(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> set[str]:
+    """Source tags (any of the three source columns) that occur in both sets of rows: empty
+    for a leave-source-out pair of datasets."""
+    def tags(rows):
+        return {str(r[c]) for r in rows for c in SOURCE_COLUMNS if r.get(c)}
+    return tags(rows_a) & tags(rows_b)
+
+
 def pool_summary(recs: dict[str, list[SourceRecord]]) -> dict[str, dict[str, int]]:
     """Files per source tag, per category."""
     return {cat: dict(sorted(Counter(r.source for r in rs).items())) for cat, rs in recs.items()}

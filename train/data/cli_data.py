@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--notes", default=None, metavar="LIST",
                    help="guitar MIDI notes: ranges and/or numbers, e.g. 40-88 or 40,45,50 (default 40-88; v2 35-88)")
     g.add_argument("--velocities", default=None, metavar="LIST",
-                   help="MIDI velocities of the guitar plucks (default 60,85,110; v2 70,110, 90 with --holdout)")
+                   help="MIDI velocities of the guitar plucks (default 60,85,110; v2 70,110, taking turns along the notes)")
     g.add_argument("--guitar-programs", default=None, metavar="LIST",
                    help="GM guitar programs (default: 24,25 for training, 26,27 with --holdout)")
     g.add_argument("--n-harmonic", type=int, default=None, metavar="N",
@@ -99,6 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     i = sub.add_parser("info", help="summarise a dataset folder", description="Summarise a dataset folder.")
     i.add_argument("dir", metavar="DIR", help="dataset folder")
+    c = sub.add_parser("card", help="dataset card: markdown tables (sources per split, counts, hours, SNR and "
+                                    "noise-type histograms) and a PNG",
+                       description="Print the dataset card of one or more v2 dataset folders as markdown "
+                                   "(the tables of train/data/README.md) and optionally write its plot.")
+    c.add_argument("dirs", nargs="+", metavar="DIR", help="dataset folders (e.g. data/v2 data/v2_eval)")
+    c.add_argument("--png", default=None, metavar="PATH", help="also write the histograms as a PNG (matplotlib)")
     parser.set_defaults(_data_parser=parser)
 
 
@@ -180,7 +186,7 @@ def config_from_args(args: argparse.Namespace):
     notes = parse_int_list(args.notes or ("35-88" if v2 else _DEF_NOTES))
     if any(not 21 <= n <= 108 for n in notes):
         raise ValueError("--notes must be MIDI numbers within 21..108")
-    vel = parse_int_list(args.velocities or ("60,85,110" if not v2 else ("90" if args.holdout else "70,110")))
+    vel = parse_int_list(args.velocities or ("60,85,110" if not v2 else "70,110"))
     if any(not 1 <= v <= 127 for v in vel):
         raise ValueError("--velocities must be within 1..127")
     gen = GenerateSettings(
@@ -303,5 +309,14 @@ def run(args: argparse.Namespace) -> int:
         return _build(args)
     if getattr(args, "data_command", None) == "info":
         return _info(args)
+    if getattr(args, "data_command", None) == "card":
+        from .card import card_markdown, card_png
+
+        text, groups = card_markdown(args.dirs)
+        print(text, end="")
+        if args.png:
+            card_png(groups, args.png)
+            print(f"\n![dataset card]({args.png})")
+        return 0
     args._data_parser.print_help(sys.stderr)
     return 2

@@ -113,6 +113,8 @@ class GenerateV2:
     pool: str = "train"
     notes: tuple[int, ...] = tuple(range(35, 89))       # MIDI B1..E6
     velocities: tuple[int, ...] = (70, 110)             # soundfont guitars
+    guitar_programs: tuple[int, ...] = GUITAR_PROGRAMS  # GM programs rendered from the pool's soundfont
+    note_stride: int = 1                                # program i renders notes[i % s::s] (1: every note)
     physmod_per_note: int = 4                           # physical strings per note
     n_scenes: int = 60
     n_music: int = 60                                   # music excerpts (spread over the pool's packages)
@@ -122,6 +124,7 @@ class GenerateV2:
     n_gs_sfx: int = 12
     n_synth: int = 28
     held_octaves: int = 3                               # held notes per pitch class
+    held_pitch_classes: tuple[int, ...] = tuple(range(12))
     n_tuning_a: int = 12
     noise_seconds: float = 12.0
 
@@ -129,13 +132,20 @@ class GenerateV2:
         d = asdict(self)
         d["notes"] = list(self.notes)
         d["velocities"] = list(self.velocities)
+        d["held_pitch_classes"] = list(self.held_pitch_classes)
+        d["guitar_programs"] = list(self.guitar_programs)
+        # defaults are left out, so the stored settings of earlier builds stay comparable
+        if self.guitar_programs == GUITAR_PROGRAMS:
+            d.pop("guitar_programs")
+        if tuple(self.held_pitch_classes) == tuple(range(12)):
+            d.pop("held_pitch_classes")
         return d
 
 
 def default_v2(pool: str) -> "GenerateV2":
     """The v2 source counts of a pool (the eval pool needs fewer: 400 mixes, not 3000)."""
     if pool == "eval":
-        return GenerateV2(pool="eval", velocities=(90,), physmod_per_note=2, n_scenes=30, n_music=45, n_speech=12,
+        return GenerateV2(pool="eval", velocities=(70, 110), note_stride=2, physmod_per_note=2, n_scenes=30, n_music=45, n_speech=12,
                           n_espeak=12, n_effects=30, n_gs_sfx=0, n_synth=18)
     return GenerateV2(pool="train", n_scenes=80, n_music=100, n_speech=24, n_espeak=24, n_effects=40,
                       n_gs_sfx=16, n_synth=28)
@@ -311,10 +321,12 @@ def _scene_job(job: JobV2) -> list[SourceRecord]:
 
 def _held_job(job: JobV2) -> list[SourceRecord]:
     """Held notes of one instrument for the hard cases: ``notes`` (MIDI) each HELD_S long,
-    with vibrato/swell and a pitch bend of ``cents`` (the tuning A: 440-443 Hz)."""
+    with vibrato/swell; the pitch (measured, then moved exactly by FFT resampling) is the
+    note detuned by up to +-20 cents, or for the tuning A 440-443 Hz (in its octave)."""
     from cleartune.edge.audio_io import resample
 
-    from .f0 import midi_to_hz
+    from .detune import detune
+    from .f0 import cents, measure_f0, midi_to_hz
     from .midi import MidiFile
 
     kind, program, notes = job.params
@@ -348,12 +360,21 @@ def _held_job(job: JobV2) -> list[SourceRecord]:
         x[: min(n, len(audio))] = audio[:n]
         if not np.any(x):
             continue
+        # soundfont samples are a few cents off (and the bend is rounded): measure the held
+        # pitch and move it exactly onto the target by FFT resampling
+        est = measure_f0(x[int(1.0 * sr):int((HELD_S - 1.0) * sr)], sr, f0_hint=f_target, search_cents=80.0)
+        if est is None:
+            continue
+        y, ratio = detune(x, cents(f_target, est.f0_hz))
+        x = np.zeros(n)
+        x[: min(n, len(y))] = y[:n]
+        f_target = est.f0_hz * ratio
         name = GM_NAMES.get(program, f"gm{program}")
         rel = _rel("harmonic", "held", f"{kind}_{job.index:03d}_{i}_{name}_m{note}.wav")
         _write(Path(job.out_dir) / rel, _normalise_peak(x), sr)
         records.append(SourceRecord(path=rel.as_posix(), category="held", kind=kind,
                                     recording=f"{pool.scene_soundfont}_{rel.stem}", instrument=name, midi=int(note),
-                                    f0_hz=float(f_target), f0_source="nominal", pitch_class=int(note) % 12,
+                                    f0_hz=float(f_target), f0_source="measured", pitch_class=int(note) % 12,
                                     n_samples=n, detail=f"bend {bend:+.1f} c; {desc}", source=pool.scene_soundfont))
     return records
 
@@ -554,10 +575,17 @@ def plan_jobs(g: GenerateV2, *, out_dir: Path, sample_rate: int, seed: int) -> l
     notes = tuple(int(n) for n in g.notes)
     i = 0
     for tag in pool.guitar_soundfonts:
-        for prog in GUITAR_PROGRAMS:
-            for v in g.velocities:
-                jobs.append(JobV2("guitar_sf", i, params=(tag, prog, int(v), notes), **c))
-                i += 1
+        for pi, prog in enumerate(g.guitar_programs):
+            if prog not in V2_GUITAR_NAMES:
+                raise DataError(f"guitar program {prog} is not a GM guitar (24-31)")
+            s = max(1, int(g.note_stride))
+            prog_notes = notes[pi % s::s]
+            # each note once per program; the velocities take turns along the notes
+            for vi, v in enumerate(g.velocities):
+                part = prog_notes[vi::len(g.velocities)]
+                if part:
+                    jobs.append(JobV2("guitar_sf", i, params=(tag, prog, int(v), part), **c))
+                    i += 1
     i = 0
     for note in notes:
         for k in range(g.physmod_per_note):
@@ -571,6 +599,8 @@ def plan_jobs(g: GenerateV2, *, out_dir: Path, sample_rate: int, seed: int) -> l
     # held notes: every pitch class in `held_octaves` octaves (one instrument per job), the tuning A
     i = 0
     for pc in range(12):
+        if pc not in g.held_pitch_classes:
+            continue
         progs = [int(p) for p in rng.choice(SCENE_PROGRAMS, size=g.held_octaves, replace=False)]
         used: set[int] = set()
         for prog in progs:
