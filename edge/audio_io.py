@@ -128,8 +128,9 @@ class WavStream:
 
     ``read(n)`` returns up to ``n`` frames as float32 mono ``(m,)`` (channels averaged),
     an empty array at the end.  Raises :class:`AudioInputError` (one line) for a missing,
-    empty or non-WAV file or an unsupported encoding; a truncated data chunk simply ends
-    early.  Context manager."""
+    empty or non-WAV file or an unsupported encoding.  A truncated data chunk (the header
+    promises ``promised_frames``, the file holds fewer) is read as far as it goes:
+    ``n_frames`` is what is there and :attr:`truncated` is true.  Context manager."""
 
     _PCM, _FLOAT, _EXT = 1, 3, 0xFFFE
 
@@ -171,6 +172,7 @@ class WavStream:
             self.sample_rate, self.channels, self._width, self._float = int(sr), int(ch_n), width, tag == self._FLOAT
             self._align = width * ch_n
             avail = self.path.stat().st_size - self._fh.tell()
+            self.promised_frames = size // self._align
             self.n_frames = max(0, min(size, avail)) // self._align
             self._left = self.n_frames
         except BaseException:
@@ -198,6 +200,11 @@ class WavStream:
         if self.channels > 1:
             x = x.reshape(-1, self.channels).mean(axis=1, dtype=np.float64).astype(np.float32)
         return x
+
+    @property
+    def truncated(self) -> bool:
+        """The header promises more frames than the file holds."""
+        return self.n_frames < self.promised_frames
 
     def close(self) -> None:
         self._fh.close()

@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     rc = 0
     for path in args.files:
         try:
-            source = FileSource(path, sample_rate=cfg.params.sample_rate, block=args.block or DEFAULT_BLOCK)
+            source = FileSource(path, sample_rate=cfg.params.sample_rate, block=args.block or DEFAULT_BLOCK,
+                                warn=lambda _key, line: print(f"cleartune analyze: warning: {line}", file=err))
         except (CleartuneError, OSError) as e:
             print(f"cleartune analyze: error: {_one_line(e)}", file=err)
             rc = 1

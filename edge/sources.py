@@ -227,12 +227,13 @@ class FileSource(Source):
     :class:`StreamingResampler`, so memory stays flat however long the recording; other
     formats (FLAC/OGG via soundfile) are read whole and resampled once.
 
-    Raises :class:`AudioInputError` (one line) for a missing, empty, truncated or
-    non-audio file."""
+    Raises :class:`AudioInputError` (one line) for a missing, empty or non-audio file.  A
+    WAV whose data ends before its header says is read as far as it goes, with one warning
+    (``warn(key, line)``, default: stderr) naming both lengths."""
 
     def __init__(self, path: str | Path, *, sample_rate: int = EDGE.sample_rate, block: int = DEFAULT_BLOCK,
                  realtime: bool = False, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, warn: Optional[Callable[[str, str], None]] = None):
         from . import audio_io
 
         super().__init__(sample_rate=sample_rate, name=str(path))
@@ -245,6 +246,12 @@ class FileSource(Source):
             self._wav = audio_io.WavStream(path)
         except AudioInputError:
             self._wav = None
+        if self._wav is not None and self._wav.truncated:
+            w, sr = self._wav, self._wav.sample_rate
+            (warn or RateLimitedWarner())(
+                "truncated", f"{path}: truncated WAV: its header promises {w.promised_frames} samples "
+                f"({w.promised_frames / sr:.2f} s), the file holds {w.n_frames} ({w.n_frames / sr:.2f} s); "
+                "reading what is there")
         if self._wav is not None and self._wav.n_frames > 0:
             self.input_rate = self._wav.sample_rate
             self._n_in_total = self._wav.n_frames
@@ -578,7 +585,7 @@ def open_source(spec: str, *, sample_rate: int = EDGE.sample_rate, block: int = 
     if spec == "-":
         return StdinSource(stdin, fmt=stdin_format, rate=stdin_rate or sample_rate, channels=stdin_channels,
                            sample_rate=sample_rate, block=block)
-    return FileSource(spec, sample_rate=sample_rate, block=block, realtime=realtime)
+    return FileSource(spec, sample_rate=sample_rate, block=block, realtime=realtime, warn=warn)
 
 
 __all__ = [
