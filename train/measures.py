@@ -149,9 +149,10 @@ def nearest_notes(f0_hz: np.ndarray, *, a4: float = A4_DEFAULT) -> np.ndarray:
     """Nearest equal-tempered notes (MIDI numbers, float) of ``f0_hz`` [Hz]; nan where
     ``f0_hz`` is nan / not positive."""
     f = np.asarray(f0_hz, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = 69.0 + 12.0 * np.log2(f / a4)
-    return np.where(np.isfinite(m), np.floor(m + 0.5), np.nan)
+    out = np.full(f.shape, np.nan)
+    ok = np.isfinite(f) & (f > 0)
+    out[ok] = [math.floor(hz_to_midi(v, a4=a4) + 0.5) for v in f[ok]]
+    return out
 
 
 def judge(f0_hz: np.ndarray, *, true_f0: float, notes: Optional[np.ndarray] = None,
