@@ -156,3 +156,22 @@ def test_eval_clips_have_the_pluck_early_enough(built):
     for r in rows:
         assert EVAL_ONSET_S[0] - 1e-6 <= r["onset_s"] <= EVAL_ONSET_S[1] + 1e-6
     assert abs(rows[0]["f0_hz"] - midi_to_hz(rows[0]["midi"])) < midi_to_hz(rows[0]["midi"]) * 0.03
+
+
+def test_setup_installs_every_package_the_generator_reads():
+    from cleartune.train.data.packaged import ALLOWED_PACKAGES
+
+    setup = (Path(__file__).resolve().parents[1] / "scripts" / "setup.sh").read_text()
+    assert [p for p in ALLOWED_PACKAGES if p not in setup] == []
+
+
+def test_noise_is_drawn_package_first():
+    from cleartune.train.data.build_v2 import _by_source
+    from cleartune.train.data.sources import SourceRecord
+
+    recs = [SourceRecord(path=f"v{i}", category="harmonic", kind="voice", recording=f"v{i}", source=f"espeak-ng:l{i}")
+            for i in range(10)]
+    recs.append(SourceRecord(path="m", category="harmonic", kind="music", recording="m", source="asc-music"))
+    rng = np.random.default_rng(0)
+    share = np.mean([_by_source(rng, recs).source == "asc-music" for _ in range(2000)])
+    assert 0.45 < share < 0.55          # one package against one (ten espeak-ng languages count once)

@@ -159,9 +159,17 @@ def _run_spec(spec: SpecV2) -> dict[str, Any]:
     return make_mix_v2(spec, _CTX)
 
 
+def source_family(tag: str) -> str:
+    """The package a tag belongs to: ``espeak-ng:fr`` -> ``espeak-ng``, ``synth:hum`` -> ``synth``."""
+    return tag.split(":", 1)[0]
+
+
 def _by_source(rng: np.random.Generator, recs: list[SourceRecord]) -> SourceRecord:
-    """A record drawn package (source tag) first, then file: every package equally likely."""
-    tags = sorted({r.source for r in recs})
+    """A record drawn package first (every package equally likely; espeak-ng's languages and
+    the synthesis kinds count as one package each), then tag, then file."""
+    fams = sorted({source_family(r.source) for r in recs})
+    fam = fams[int(rng.integers(0, len(fams)))]
+    tags = sorted({r.source for r in recs if source_family(r.source) == fam})
     tag = tags[int(rng.integers(0, len(tags)))]
     cands = [r for r in recs if r.source == tag]
     return cands[int(rng.integers(0, len(cands)))]

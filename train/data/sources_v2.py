@@ -31,8 +31,8 @@ import numpy as np
 from cleartune.edge.errors import DataError
 
 from .packaged import SOUNDFONTS, SPEECH_PACKAGES, inventory, read_excerpt
-from .sources import (GM_NAMES, GM_RANGE, RENDER_RATE, SourceRecord, _fade_out, _normalise_peak,
-                      _pattern, _talk, _write, _write_json, measure_note, render_midi)
+from .sources import (F0_WINDOW_S, GM_NAMES, GM_RANGE, RENDER_RATE, SourceRecord, _fade_out, _normalise_peak,
+                      _pattern, _talk, _write, _write_json, render_midi)
 
 GUITAR_PROGRAMS = tuple(range(24, 32))
 V2_GUITAR_NAMES = {24: "nylon_guitar", 25: "steel_guitar", 26: "jazz_guitar", 27: "clean_electric_guitar",
@@ -211,11 +211,15 @@ def _guitar_sf_job(job: JobV2) -> list[SourceRecord]:
         if not np.any(seg):
             continue
         nominal = midi_to_hz(note)
-        est, spread = measure_note(seg, sr, onset_s=PRE_S, nominal_hz=nominal)
+        # the true f0 on 0.3-2.0 s after the pluck (as v1, without v1's drift sub-windows: 2 of
+        # the estimator's 5 runs per note)
+        stretch = seg[int((PRE_S + F0_WINDOW_S[0]) * sr):int((PRE_S + F0_WINDOW_S[1]) * sr)]
+        est = measure_f0(stretch, sr, f0_hint=nominal)
+        spread = math.nan
         if est is None or abs(cents(est.f0_hz, nominal)) > MAX_NOMINAL_CENTS:
             continue
         # the sounding pitch must be the note (not an octave or a fifth off, e.g. harmonics)
-        free = measure_f0(seg[int((PRE_S + 0.3) * sr):int((PRE_S + 2.0) * sr)], sr)
+        free = measure_f0(stretch, sr)
         if free is None or abs(cents(free.f0_hz, est.f0_hz)) > MAX_NOMINAL_CENTS:
             continue
         rel = _rel("guitar", tag, name, f"p{program:03d}_v{velocity:03d}_m{note:03d}.wav")
