@@ -156,7 +156,7 @@ def tuner_rows(seed_report: dict[str, Any], edge_report: dict[str, Any]) -> list
             raise ValueError(f"bucket {b}: the tracker alone reads differently in the two evaluations")
         rows.append({"bucket": b, "n": ds.get("n"), "alone": alone_s, "edge": _acc(de, "tuner_denoised"),
                      "seed": _acc(ds, "tuner_denoised"),
-                     "settled": {k: (d.get(key) or {}).get("settled_accuracy")
+                     "settled": {k: (d.get(key) or {}).get("clip_accuracy")
                                  for k, d, key in (("alone", ds, "tuner_raw"), ("edge", de, "tuner_denoised"),
                                                    ("seed", ds, "tuner_denoised"))}})
     return rows
