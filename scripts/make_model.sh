@@ -9,10 +9,18 @@
 #   5. evaluate  cleartune evaluate          float and int8 on the holdout set -> runs/model/eval_*
 #                                            (the float model's metrics go into its sidecar)
 #
+#   6. pitch data  cleartune data build --generator v2   data/v2 (training pool) + data/v2_eval
+#                                            (leave-source-out evaluation pool, fixed SNRs)
+#   7. pitch train cleartune train --preset pitch  -> runs/model/pitch/ (the guitar-pitch salience model)
+#   8. pitch ship  python -m cleartune.quantize.guitar_pitch (int8 PTQ) -> edge/models/guitar_pitch_int8.tflite,
+#                  python -m cleartune.train.publish (float .keras), model-alone evaluation -> runs/model/pitch_eval
+#
+# PITCH_ONLY=1 runs steps 6-8 only (the guitar-pitch model), DENOISER_ONLY=1 steps 1-5 only.
 # Deterministic given the seeds; every step resumes or skips work already done, so an
 # interrupted run is continued by running it again.  About 1.5 h on 2 CPU cores.
 # Settings (environment): BIN (where cleartune is, default .venv/bin), DATA, HOLDOUT,
-# RUNS, EPOCHS, SCHEDULE_EPOCHS, SEED, JOBS (data build processes), NICE (niceness, default 10).
+# RUNS, EPOCHS, SCHEDULE_EPOCHS, SEED, JOBS (data build processes), NICE (niceness, default 10),
+# PITCH_DATA, PITCH_EVAL, PITCH_EPOCHS, PITCH_SCHEDULE_EPOCHS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +41,15 @@ export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 run() { echo "+ $*" >&2; nice -n "$NICE" "$@"; }
 stamp() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
+PITCH_DATA="${PITCH_DATA:-data/v2}"
+PITCH_EVAL="${PITCH_EVAL:-data/v2_eval}"
+PITCH_EPOCHS="${PITCH_EPOCHS:-8}"
+PITCH_SCHEDULE_EPOCHS="${PITCH_SCHEDULE_EPOCHS:-8}"
+
 [ -x "$CT" ] || { echo "make_model: $CT not found; run 'make setup' first (or set BIN)" >&2; exit 1; }
 mkdir -p "$RUNS" "$MODELS"
+
+if [ "${PITCH_ONLY:-0}" != 1 ]; then
 
 stamp "1/5 data"
 # same commands, same seeds -> the same datasets; a finished build is only checked
@@ -57,3 +72,24 @@ run "$CT" evaluate "$MODELS/edge_float.keras" --data "$HOLDOUT" --out "$RUNS/eva
 run "$CT" evaluate "$MODELS/edge_int8.tflite" --data "$HOLDOUT" --out "$RUNS/eval_int8" \
     --history "$RUNS/edge/history.json"
 stamp "done: $MODELS/edge_float.keras, $MODELS/edge_int8.tflite; reports in $RUNS/eval_float, $RUNS/eval_int8"
+fi
+
+if [ "${DENOISER_ONLY:-0}" != 1 ]; then
+stamp "6/8 guitar-pitch data (v2 training pool and leave-source-out evaluation pool)"
+run "$CT" data build --generator v2 --out "$PITCH_DATA" --n-mixes 3000 --split 90,10,0 --snr-min -10 --snr-max 20 \
+    --clip-seconds 4 --jobs "$JOBS"
+run "$CT" data build --generator v2 --holdout --out "$PITCH_EVAL" --n-mixes 400 --snrs clean,10,5,0,-5 \
+    --clip-seconds 4 --jobs "$JOBS"
+
+stamp "7/8 guitar-pitch train (resumes from $RUNS/pitch if interrupted)"
+run "$CT" train --preset pitch --data "$PITCH_DATA" --out "$RUNS/pitch" --epochs "$PITCH_EPOCHS" \
+    --schedule-epochs "$PITCH_SCHEDULE_EPOCHS" --seed "$SEED" --model-version "guitar-pitch-v1-s$SEED"
+
+stamp "8/8 guitar-pitch ship: int8 PTQ, float copy, model-alone evaluation"
+run "$PY" -m cleartune.quantize.guitar_pitch "$RUNS/pitch/model.keras" --data "$PITCH_DATA" \
+    --out "$MODELS/guitar_pitch_int8.tflite"
+run "$PY" -m cleartune.train.publish "$RUNS/pitch/model.keras" "$MODELS/guitar_pitch_float.keras"
+run "$PY" -m cleartune.train.pitch_training evaluate "$MODELS/guitar_pitch_float.keras" \
+    --int8 "$MODELS/guitar_pitch_int8.tflite" --data "$PITCH_EVAL" --split test --out "$RUNS/pitch_eval"
+stamp "done: $MODELS/guitar_pitch_int8.tflite (+ float .keras); report in $RUNS/pitch_eval/report.md"
+fi
