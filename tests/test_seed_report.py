@@ -45,25 +45,39 @@ def test_unused_latent_is_relative_to_the_median_std():
     assert s["effect_unused"] == 4                   # dim 9 varies, but the decoder ignores it
 
 
-def _report(acc_alone, acc_den, *, tracker="abc", ids=("a", "b")):
-    b = {"n": len(ids), "feat_mse_noisy": 0.2, "feat_mse_denoised": 0.05, "si_sdr_noisy": 1.0,
-         "si_sdr_denoised": 2.0, "si_sdr_improvement": 1.0,
-         "tuner_raw": {"note_accuracy": acc_alone}, "tuner_denoised": {"note_accuracy": acc_den}}
-    return {"pitch": True, "tracker_source_sha256": tracker, "buckets": {"0 dB": b, "all": dict(b)},
-            "clips": [{"id": i, "clean_input": False} for i in ids]}
+def _clip(i, bucket, alone, den, *, clean_input=False, n=10):
+    return {"id": i, "bucket": bucket, "clean_input": clean_input,
+            "tuner_raw": {"n": n, "shown": n, "right": alone, "settled_right": alone > n // 2},
+            "tuner_denoised": {"n": n, "shown": n, "right": den, "settled_right": den > n // 2}}
 
 
-def test_tuner_rows_put_alone_edge_and_seed_side_by_side():
-    rows = R.tuner_rows(_report(0.8, 0.6), _report(0.8, 0.9))
-    assert [r["bucket"] for r in rows] == ["0 dB", "all"]
-    assert rows[0]["alone"] == 0.8 and rows[0]["seed"] == 0.6 and rows[0]["edge"] == 0.9
+def _report(clips, *, tracker="abc"):
+    b = {"n": len(clips), "feat_mse_noisy": 0.2, "feat_mse_denoised": 0.05, "si_sdr_noisy": 1.0,
+         "si_sdr_denoised": 2.0, "si_sdr_improvement": 1.0}
+    return {"pitch": True, "tracker_source_sha256": tracker, "buckets": {"0 dB": b, "all": dict(b)}, "clips": clips}
 
 
-@pytest.mark.parametrize("edge", [_report(0.8, 0.9, tracker="other"), _report(0.8, 0.9, ids=("a", "c")),
-                                  _report(0.7, 0.9)])
+SEED = [_clip("a", "0 dB", 8, 4), _clip("b", "10 dB", 10, 10), _clip("a", "clean", 9, 3, clean_input=True)]
+EDGE = [_clip("a", "0 dB", 8, 9), _clip("b", "10 dB", 10, 10), _clip("a", "clean", 9, 9, clean_input=True),
+        _clip("c", "0 dB", 2, 2)]
+
+
+def test_tuner_rows_put_alone_edge_and_seed_side_by_side_on_the_common_clips():
+    rows = {r["bucket"]: r for r in R.tuner_rows(_report(SEED), _report(EDGE))}
+    assert list(rows) == ["clean", "10 dB", "0 dB", "all"]
+    assert rows["0 dB"]["n"] == 1                      # clip c: only the edge evaluation scored it
+    assert (rows["0 dB"]["alone"], rows["0 dB"]["edge"], rows["0 dB"]["seed"]) == (0.8, 0.9, 0.4)
+    assert rows["all"]["n"] == 2                       # the clean input is not in "all"
+    assert (rows["all"]["alone"], rows["all"]["edge"], rows["all"]["seed"]) == (0.9, 0.95, 0.7)
+    assert rows["clean"]["seed"] == pytest.approx(0.3)
+    assert rows["all"]["settled"] == {"alone": 1.0, "edge": 1.0, "seed": 0.5}
+
+
+@pytest.mark.parametrize("edge", [_report(EDGE, tracker="other"), _report([_clip("z", "0 dB", 8, 9)]),
+                                  _report([_clip("a", "0 dB", 7, 9)])])
 def test_tuner_rows_refuse_evaluations_that_are_not_comparable(edge):
     with pytest.raises(ValueError):
-        R.tuner_rows(_report(0.8, 0.6), edge)
+        R.tuner_rows(_report(SEED), edge)
 
 
 def test_build_report_writes_the_aim_the_latent_count_and_the_curve(tmp_path):
@@ -79,12 +93,12 @@ def test_build_report_writes_the_aim_the_latent_count_and_the_curve(tmp_path):
                                                 "extra": {"train_config": {"learning_rate": 5e-4}, "data": {"train_mixes": 2080}}}))
     std = np.ones(256)
     std[:7] = 1e-4
-    seed = _report(0.8, 0.6)
+    seed = _report(SEED)
     seed.update({"model": "runs/x/model.keras", "data": "data/seed", "split": "test", "n_clips": 2,
                  "feat_mse_denoised": 0.05, "feat_mse_noisy": 0.2, "macs_per_inference": 3_197_108_224,
                  "latent": {"mean": [0.0] * 256, "std": std.tolist()}})
     (ev / "report.json").write_text(json.dumps(seed))
-    (ee / "report.json").write_text(json.dumps(_report(0.8, 0.9)))
+    (ee / "report.json").write_text(json.dumps(_report(EDGE)))
     for i in ("x1", "x2", "x3"):
         for k in ("noisy", "denoised", "clean"):
             (ev / "listen" / f"{i}_{k}.wav").write_bytes(b"RIFF")
@@ -99,5 +113,5 @@ def test_build_report_writes_the_aim_the_latent_count_and_the_curve(tmp_path):
     assert (out / "training_curve.png").stat().st_size > 1000 and (out / "latent.png").is_file()
     assert sorted(p.name for p in (out / "listen").iterdir()) == sorted(f"{i}_{k}.wav" for i in ("x1", "x2")
                                                                         for k in ("noisy", "denoised", "clean"))
-    assert "| all | 2 | 80.0 % | 90.0 % | 60.0 % |" in md
+    assert "| all | 2 | 90.0 % | 95.0 % | 70.0 % |" in md
     assert s["pi4_seconds_per_window_one_core"] == pytest.approx((3.197108224, 1.598554112))

@@ -127,38 +127,55 @@ def sha256_of(path: str | Path) -> str:
 
 # -- tuner -------------------------------------------------------------------------------------
 
-def _acc(bucket: dict[str, Any], key: str) -> Optional[float]:
-    t = bucket.get(key) or {}
-    v = t.get("note_accuracy")
-    return None if v is None else float(v)
+def _clip_key(c: dict[str, Any]) -> tuple[str, bool]:
+    return str(c["id"]), bool(c.get("clean_input", False))
 
 
 def tuner_rows(seed_report: dict[str, Any], edge_report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per SNR bucket (and ``all``): note accuracy of the tracker alone, with the edge model
-    and with the seed model in front, from two ``cleartune evaluate`` reports of the same
-    split.  Raises ValueError when the reports do not share their clips or their tracker."""
+    """Per SNR bucket (and ``all``, noisy mixes only): note accuracy (right readings /
+    readings that count) and the share of clips whose settled reading is right, of the
+    tracker alone, with the edge model and with the seed model in front, from two
+    ``cleartune evaluate`` reports of the same split, over the clips both scored (a
+    ``--max-examples`` subset is a prefix of a larger one).  Raises ValueError when the
+    reports ran different trackers, share no clip, or the tracker alone reads a shared clip
+    differently (then the tuner code changed between them)."""
     if not (seed_report.get("pitch") and edge_report.get("pitch")):
         raise ValueError("both evaluations need the tuner metrics (run without --no-pitch)")
     hs, he = seed_report.get("tracker_source_sha256"), edge_report.get("tracker_source_sha256")
     if hs != he:
         raise ValueError(f"the evaluations ran different trackers ({hs} vs {he}): rerun them with the same code")
-    ids_s = [(c["id"], c.get("clean_input", False)) for c in seed_report.get("clips", [])]
-    ids_e = [(c["id"], c.get("clean_input", False)) for c in edge_report.get("clips", [])]
-    if sorted(map(str, ids_s)) != sorted(map(str, ids_e)):
-        raise ValueError("the evaluations did not score the same clips (same --data, --split, --max-examples needed)")
+    edge = {_clip_key(c): c for c in edge_report.get("clips", [])}
+    common = [c for c in seed_report.get("clips", []) if _clip_key(c) in edge]
+    if not common:
+        raise ValueError("the evaluations share no clip (same --data and --split needed)")
+    groups: dict[str, list[tuple[dict, dict]]] = {}
+    for c in common:
+        e = edge[_clip_key(c)]
+        a, b = c["tuner_raw"], e["tuner_raw"]
+        if (a["n"], a["right"]) != (b["n"], b["right"]):
+            raise ValueError(f"clip {c['id']}: the tracker alone reads differently in the two evaluations")
+        groups.setdefault(c["bucket"], []).append((c, e))
+        if not c.get("clean_input"):
+            groups.setdefault("all", []).append((c, e))
+
+    def acc(pairs, which, key):
+        n = sum(p[which][key]["n"] for p in pairs)
+        return sum(p[which][key]["right"] for p in pairs) / n if n else None
+
+    def settled(pairs, which, key):
+        v = [p[which][key].get("settled_right") for p in pairs]
+        v = [bool(x) for x in v if x is not None]
+        return sum(v) / len(v) if v else None
+
+    from cleartune.train.measures import bucket_sort_key
+
     rows = []
-    for b, ds in seed_report["buckets"].items():
-        de = edge_report["buckets"].get(b)
-        if de is None:
-            continue
-        alone_s, alone_e = _acc(ds, "tuner_raw"), _acc(de, "tuner_raw")
-        if alone_s is not None and alone_e is not None and abs(alone_s - alone_e) > 1e-9:
-            raise ValueError(f"bucket {b}: the tracker alone reads differently in the two evaluations")
-        rows.append({"bucket": b, "n": ds.get("n"), "alone": alone_s, "edge": _acc(de, "tuner_denoised"),
-                     "seed": _acc(ds, "tuner_denoised"),
-                     "settled": {k: (d.get(key) or {}).get("clip_accuracy")
-                                 for k, d, key in (("alone", ds, "tuner_raw"), ("edge", de, "tuner_denoised"),
-                                                   ("seed", ds, "tuner_denoised"))}})
+    for b in sorted(groups, key=bucket_sort_key):
+        g = groups[b]
+        rows.append({"bucket": b, "n": len(g), "alone": acc(g, 0, "tuner_raw"), "edge": acc(g, 1, "tuner_denoised"),
+                     "seed": acc(g, 0, "tuner_denoised"),
+                     "settled": {"alone": settled(g, 0, "tuner_raw"), "edge": settled(g, 1, "tuner_denoised"),
+                                 "seed": settled(g, 0, "tuner_denoised")}})
     return rows
 
 
@@ -443,8 +460,9 @@ def _markdown(s: dict[str, Any], *, ev: dict[str, Any], edge: Optional[dict[str,
     rows = s.get("tuner")
     if rows:
         L += ["## The tuner with it in front", "",
-              f"Note accuracy (readings naming the right note / readings that count) on the same {s['test_clips']} test "
-              f"clips, same tracker (source sha256 {ev.get('tracker_source_sha256')}); edge model: "
+              f"Note accuracy (readings naming the right note / readings that count) on the "
+              f"{next((r['n'] for r in rows if r['bucket'] == 'all'), '?')} test clips both evaluations scored, same tracker "
+              f"code (source sha256 {ev.get('tracker_source_sha256')}); edge model: "
               f"`{(s.get('edge_model') or {}).get('model')}` ({(s.get('edge_model') or {}).get('dtype')}).", "",
               "| SNR | clips | tracker alone | + edge model | + seed model |", "|---|---:|---:|---:|---:|"]
         for r in rows:
