@@ -128,6 +128,8 @@ def test_mix_is_clean_plus_noise_and_types_match(built):
                 assert not np.any(noise) and math.isinf(r["snr_db"])
             elif math.isnan(r["clip_drive"]):
                 assert abs(r["snr_measured_db"] - r["snr_db"]) < 1e-3
+            else:                           # soft clipping: its distortion is noise, a little of it
+                assert abs(r["snr_measured_db"] - r["snr_db"]) < 3.0
 
 
 @needs_tools

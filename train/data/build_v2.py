@@ -53,7 +53,7 @@ P_NOISE_ROOM, NOISE_RT60_S, NOISE_WET = 0.5, (0.2, 1.8), (0.1, 0.7)
 P_MIC_EQ = 0.8
 P_DETUNE_NOISE, NOISE_DETUNE_CENTS = 0.4, 35.0
 P_HUM, HUM_DB = 0.15, (-20.0, -3.0)            # mains hum relative to the environmental part
-P_CLIP, CLIP_DRIVE = 0.05, (1.5, 4.0)
+P_CLIP, CLIP_DRIVE = 0.05, (1.2, 2.5)          # soft clip thr*tanh(x/thr), thr = mix peak / drive
 HARMONIC_TO_ENV_DB = (-10.0, 10.0)
 HARD_TO_ENV_DB = (0.0, 10.0)
 EVAL_ONSET_S = (0.25, 1.5)
@@ -311,7 +311,8 @@ def make_mix_v2(spec: SpecV2, ctx: _CtxV2) -> dict[str, Any]:
         drive = float(rng.uniform(*CLIP_DRIVE))
         m = mix32.astype(np.float64)
         pk = float(np.max(np.abs(m)))
-        clipped = (np.tanh(drive * m / pk) / math.tanh(drive) * pk).astype(np.float32)
+        thr = pk / drive                  # linear below thr, saturating above (a driven input stage)
+        clipped = (thr * np.tanh(m / thr)).astype(np.float32)
         noise32 = (clipped - clean32).astype(np.float32)       # the distortion is noise
         mix32 = clean32 + noise32
 
