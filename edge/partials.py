@@ -141,7 +141,8 @@ def measure_partials(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, *, 
 def fit_series(k: np.ndarray, f: np.ndarray, v: np.ndarray, *, B_prior: float, max_B: float) -> SeriesFit:
     """Weighted least squares of ``(f_k/k)^2 = a + b k^2`` to partials ``k`` at ``f`` [Hz]
     with variances ``v`` [Hz^2] (all (n,)).  With fewer than three partials (or k < 3, or a
-    B outside ``[0, max_B]``) B is fixed to ``B_prior`` and only ``a`` is fitted."""
+    B outside ``[0, max_B]``) B is fixed to ``B_prior`` and only ``a`` is fitted (a slightly
+    negative fitted B: fixed to 0 or ``B_prior``, whichever fits clearly better)."""
     x = k * k
     y = f / k
     y *= y                          # (f / k) ** 2
@@ -159,6 +160,12 @@ def fit_series(k: np.ndarray, f: np.ndarray, v: np.ndarray, *, B_prior: float, m
             a = (S2 * Sy - S1 * Sxy) / det
             b = (S0 * Sxy - S1 * Sy) / det
             Bf = b / a if a > 0 else -1.0
+            if -max_B <= Bf < 0.0 < B_prior:
+                # a harmonic tone (a reed, a voice, an oscillator) or a string measured in
+                # noise: B = 0 where it fits clearly better than the prior (with the prior a
+                # harmonic tone reads several cents flat)
+                harmonic, prior = _fit_fixed_B(x, y, w, 0.0), _fit_fixed_B(x, y, w, B_prior)
+                return harmonic if harmonic.chi2 < 0.5 * prior.chi2 else prior
             if 0.0 <= Bf <= max_B:
                 res = y - a - b * x
                 chi2 = float(w @ (res * res)) / max(n - 2, 1)

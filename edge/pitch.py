@@ -20,6 +20,14 @@ hop into a ring buffer; all analysis happens on reading hops, one step per modul
 
 Settings: :class:`~cleartune.edge.pitch_params.PitchParams` (re-exported here).
 
+**Range and test tones.**  Candidates are looked for from an octave below B0 to D8
+(``fmin``, ``fmax``); a shown note outside B0..C8 (:func:`~cleartune.edge.notes.in_range`)
+gives a null reading with ``out_of_range`` set, never a wrong octave.  A frame only looks
+for and measures notes whose partials it resolves (``resolve_bins`` periods): B0 waits for
+a 4096-sample frame, its first reading comes about 0.3 s after the onset (E1 0.16 s).  One
+partial is a note when it is strong and steady (a sine, a tuning fork, a flute); below C2
+(``bass_fundamental_hz``) a note needs its fundamental.
+
 **Raw and denoised.**  With a denoised signal (``update(raw, denoised)``) the candidate map
 is the bin-wise maximum of the raw and denoised "dB above the noise" maps: the denoiser
 removes noise, but a small mask also thins out weak guitar partials (a low string's
@@ -37,16 +45,18 @@ from typing import List, Optional
 import numpy as np
 
 from . import shown_pitch
-from .notes import NoteMapper
+from .notes import NoteMapper, in_range
 from .onset import OnsetDetector
 from .params import EDGE
 from .partials import FrameGeometry, PreciseEstimate, precise_estimate
 from .pitch_math import TINY, cents, fast_max, fast_sum, pow2_samples
 from .pitch_params import PitchParams
 from .reading import Reading
-from .salience import SalienceGrid, candidate_f0s
+from .salience import SalienceGrid, add_lone_peak, candidate_f0s
 from .spectrum import FrameAnalyser, NoiseFloor, ReadingSpectra, SampleRing, db_above_floor
-from .tracks import Track, choose_shown, ghost_multiple, measurement_order, record_estimate, surviving_tracks
+from .tracks import (
+    Track, choose_shown, ghost_multiple, has_enough_partials, measurement_order, record_estimate, surviving_tracks,
+)
 
 __all__ = ["PitchParams", "PitchTracker", "track"]
 
@@ -70,7 +80,7 @@ class PitchTracker:
         self.n_fft = max(pow2_samples(p.n_fft_s * self.sr), self.windows[-1])
         self.lag = p.reading_hops * self.hop                  # samples between readings
         self._frame_pairs = self._frame_pair_choices()
-        ring = int(math.ceil((self.windows[-1] + self.lag) / self.hop)) * self.hop
+        ring = self._ring_len = int(math.ceil((self.windows[-1] + self.lag) / self.hop)) * self.hop
         self._rings = {"raw": SampleRing(ring, self.hop), "den": SampleRing(ring, self.hop)}
         bin_hz = self.sr / self.n_fft
         band_hi = min(int(p.max_partial_hz / bin_hz) + 2, self.n_fft // 2)
@@ -165,8 +175,11 @@ class PitchTracker:
             return Reading.silent(t, 0.0)
         spectra = ReadingSpectra(self._analyser, self._rings, self._prev, reading_lag=self.lag)
         W = self._decision_window()
-        summed, per_partial, values = self._grid.salience(self._candidate_map(spectra, W), W)
-        self._update_tracks(candidate_f0s(self._grid, summed, per_partial, values), per_partial, W, spectra)
+        C = self._candidate_map(spectra, W)
+        summed, per_partial, values = self._grid.salience(C, W)
+        candidates = candidate_f0s(self._grid, summed, per_partial, values)
+        add_lone_peak(self._grid, C, candidates)
+        self._update_tracks(candidates, per_partial, W, spectra, summed=summed)
         shown = self._choose()
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
             shown_pitch.average_estimate(shown, shown.last_est, self.p, reading=self._reading_idx, lag=self.lag,
@@ -203,6 +216,10 @@ class PitchTracker:
         conf = shown_pitch.confidence(self.p, shown.salience, shown.n, shown.mean_sigma, shown.mean_f)
         if shown.misses:
             conf *= 0.5
+        if not in_range(shown.mean_f, a4=self.notes.a4):
+            # a clear tone below B0 or above C8: no note (never a wrong octave), and says so
+            self._shown_midi = None
+            return Reading(t=t, confidence=conf, out_of_range=True)
         m = self.notes.map(shown.mean_f, prefer=self._shown_midi,
                            hysteresis_cents=shown_pitch.hysteresis_cents(shown, self.p))
         self._shown_midi = m.midi
@@ -226,19 +243,24 @@ class PitchTracker:
 
     # -- tracks ----------------------------------------------------------------------------
     def _update_tracks(self, candidates: List[float], per_partial: np.ndarray, W: int,
-                       spectra: ReadingSpectra) -> None:
+                       spectra: ReadingSpectra, *, summed: Optional[np.ndarray] = None) -> None:
         """Birth of tracks for new candidates, precise estimates of up to ``max_estimates``
         tracks, then pruning."""
         p, idx = self.p, self._reading_idx
         salience = per_partial.tolist()            # (scalar look-ups are faster on a list)
         self._add_tracks(candidates, salience, W)
+        summed_l = summed.tolist() if summed is not None else None
         for tr in self._tracks:
             tr.salience = self._grid.near(salience, tr.f)
+            tr.summed = self._grid.near(summed_l, tr.f) if summed_l is not None else -math.inf
         order = measurement_order(self._tracks, self._shown, idx)
         for tr in order[p.max_estimates:]:
             tr.skipped = True
         for tr in order[: p.max_estimates]:
             tr.skipped, tr.measured = False, idx
+            if tr.n_est == 0 and self._frames_after_start(tr) is None:
+                tr.waited += 1      # too young for frames that resolve its partials: not a miss
+                continue
             self._measure_track(tr, spectra)
         self._tracks = surviving_tracks(self._tracks, self._shown, p, idx)
         if self._shown is not None and self._shown not in self._tracks:
@@ -270,7 +292,7 @@ class PitchTracker:
                 and abs(cents(early.f1, est.f1)) <= p.early_step_cents):
             tr.recent.append(early.f1)
             tr.n_est += 1
-        if est is None or est.n < p.min_partials:
+        if est is None or not has_enough_partials(est, p):
             tr.misses += 1
             tr.last_est = None
             return
@@ -298,10 +320,18 @@ class PitchTracker:
     def _frames_after_start(self, tr: Track, *, end: int = 0):
         """(frame length, lag) with both frames (ending ``end`` samples before the newest)
         after the track's start, or None (too young).  Long frames wait until they can skip
-        the attack (a plucked string starts sharp)."""
+        the attack (a plucked string starts sharp), except the shortest frame that resolves
+        a low note; a frame shorter than ``resolve_bins`` periods of the note is never used
+        (its partials would leak into each other)."""
         age = self.n_samples - tr.start - self._margin - end
+        w_min = self.p.resolve_bins * self.sr / tr.f       # resolves the partials of a low note
+        shortest = min((w for w in self.windows if w >= w_min), default=self.windows[-1])
         for w, lag in self._frame_pairs:
-            skip = self._attack if w > self._short_frame else 0
+            if w < w_min:
+                break
+            if w + lag + end > self._ring_len:
+                continue        # (an early estimate of a note that waited: not that far back)
+            skip = self._attack if w > max(self._short_frame, shortest) else 0
             if w + lag <= age - skip:
                 return w, lag
         return None

@@ -15,8 +15,13 @@ class PitchParams:
     """Tracker settings.  Times in seconds, frequencies in Hz, levels in dB."""
 
     # range and cadence
-    fmin: float = 60.0                     # lowest first partial (below drop-C's C2 = 65.4 Hz)
-    fmax: float = 1400.0                   # highest first partial (E6 = 1318.5 Hz)
+    fmin: float = 15.0                     # lowest first partial looked for: an octave below the
+                                           # range's B0 (30.87 Hz), so a tone below the range is
+                                           # seen there (out of range), not read an octave up
+    fmax: float = 4700.0                   # highest first partial looked for (D8, above C8 = 4186 Hz)
+    resolve_bins: float = 3.0              # a note's partials lie this many frame bins (sample
+                                           # rate / frame) apart in the frames it is looked for
+                                           # and measured in: B0 needs 4096 samples (186 ms)
     reading_hops: int = 4                  # a reading every this many hops (21.5/s at 256 @ 22050)
     # analysis frames, rounded to powers of two of samples
     windows_s: Tuple[float, ...] = (0.046, 0.093, 0.186, 0.372)   # frame lengths by note age
@@ -27,6 +32,10 @@ class PitchParams:
     grid_cents: float = 10.0               # f0 grid spacing
     salience_band_hz: float = 1500.0       # partials summed per candidate: those below this ...
     min_salience_partials: int = 3         # ... but at least this many
+    mean_salience_fmax: float = 1800.0     # candidates by per-partial salience up to this f0
+                                           # (above, one or two partials of a rich low note look
+                                           # like a high note; a high note is found by its summed
+                                           # salience or as the lone strongest peak)
     max_salience_partials: int = 12        # ... and at most this many
     max_partial_hz: float = 5000.0         # partials above this are ignored
     clip_db: float = 30.0                  # dB above the noise are clipped here (log compression)
@@ -45,7 +54,14 @@ class PitchParams:
     silence_dbfs: float = -90.0            # RMS below this is silence (digital silence, dither)
     min_salience: float = 25.0             # summed salience (dB above floor) of a candidate peak
     min_mean_salience: float = 5.0         # least salience per partial for a note [dB]
-    min_partials: int = 2                  # least partials measured for a note
+    min_partials: int = 2                  # least partials measured for a note ...
+    single_partial_snr_db: float = 20.0    # ... or the first alone, this far above the noise
+    single_spread_cents: float = 0.5       # ... and this sharp (a steady sinusoid: a sine, a
+                                           # tuning fork, a flute or whistle)
+    bass_fundamental_hz: float = 65.0      # a note below this (below drop-C's C2) is shown only
+                                           # with its first partial measured: a sub-octave of a
+                                           # string (with another string ringing) explains its
+                                           # partials too
     n_candidates: int = 2                  # peaks of each salience considered per reading
     candidate_spacing_cents: float = 60.0  # ... at least this far apart
     candidate_salience: float = 0.5        # ... with at least this x min_(mean_)salience

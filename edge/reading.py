@@ -26,6 +26,9 @@ class Reading:
     confidence 0..1, how sure the tracker is that a guitar note is present
     midi       MIDI number of ``note`` (A4 = 69) or None
     target_hz  frequency of ``note`` under the current reference pitch [Hz] or None
+    out_of_range  True when a clear tone is heard outside the tuner's range (B0..C8,
+               :func:`~cleartune.edge.notes.in_range`): ``note`` is then None, and text
+               outputs say "out of range" (not part of the JSON contract)
     """
 
     t: float
@@ -35,6 +38,7 @@ class Reading:
     confidence: float = 0.0
     midi: Optional[int] = None
     target_hz: Optional[float] = None
+    out_of_range: bool = False
 
     @property
     def has_note(self) -> bool:

@@ -6,7 +6,10 @@ against it (the octave below loses) and a candidate explaining every other parti
 to the true f0.  The strongest peaks of the summed salience (fair to rich low notes) and
 of the per-partial mean (fair to high notes with few partials) are the candidates, each
 moved to a sub-multiple that explains nearly as much with partials of its own (a weak
-fundamental puts the peak an octave or twelfth up).
+fundamental puts the peak an octave or twelfth up).  The strongest spectral peak is a
+candidate of its own when it is no partial of those (:func:`add_lone_peak`: a sine, a
+tuning fork).  A frame only looks for f0s whose partials it resolves (``resolve_bins``):
+the lowest notes wait for a longer frame.
 """
 from __future__ import annotations
 
@@ -56,6 +59,12 @@ class SalienceGrid:
         self.shared = {d: valid & (k[None, :] % d == 0) for d in (2, 3)}
         self.n_own = {d: m.sum(axis=1).tolist() for d, m in self.own.items()}
         self.n_shared = {d: m.sum(axis=1).tolist() for d, m in self.shared.items()}
+        # per frame length, the grid f0s too low for it to resolve their partials
+        self.n_unresolved = {w: int(np.searchsorted(self.grid, p.resolve_bins * sample_rate / w))
+                             for w in frame_lens}
+        # candidates by per-partial salience only up to mean_salience_fmax
+        self.n_per_partial = int(np.searchsorted(self.grid, p.mean_salience_fmax))
+        self.bin_hz = bin_hz
 
     def _radius_rows(self, fk: np.ndarray, k: np.ndarray, bin_hz: float, n_fft: int, frame_lens: Sequence[int]):
         """Per frame length, the row of ``_RADII`` covering each partial's position tolerance
@@ -92,7 +101,12 @@ class SalienceGrid:
         buf[:, P + L - 1] = 0.0
         values = buf.take(self._flat[frame_len])
         summed = fast_sum(self.weights * (values - self.params.missing_penalty_db), axis=1)
-        return summed, summed / self.weight_sums, values
+        per_partial = summed / self.weight_sums
+        n_low = self.n_unresolved[frame_len]    # f0s whose partials this frame cannot separate
+        if n_low:
+            summed[:n_low] = -np.inf
+            per_partial[:n_low] = -np.inf
+        return summed, per_partial, values
 
     def position(self, f: float) -> float:
         """Fractional grid index of ``f`` [Hz]."""
@@ -116,9 +130,38 @@ def candidate_f0s(grid: SalienceGrid, summed: np.ndarray, per_partial: np.ndarra
     out: List[float] = []
     summed_l = summed.tolist()
     _add_peaks(grid, summed, summed_l, summed_l, values, p.candidate_salience * p.min_salience, out)
+    per_partial = per_partial.copy()
+    per_partial[grid.n_per_partial:] = -np.inf
     _add_peaks(grid, per_partial, per_partial.tolist(), summed_l, values,
                p.candidate_salience * p.min_mean_salience, out)
     return out
+
+
+def add_lone_peak(grid: SalienceGrid, above_floor: np.ndarray, out: List[float]) -> None:
+    """Append to ``out`` the strongest peak of ``above_floor`` (dB above the noise per FFT
+    bin) within ``fmin..fmax`` as a candidate of its own when it stands
+    ``single_partial_snr_db`` above the floor and is no partial of a candidate already in
+    ``out``: a sine or a tuning fork has one partial, which the salience of a note with
+    many expected partials (all but one missing) does not find."""
+    p = grid.params
+    lo = max(1, int(p.fmin / grid.bin_hz))
+    hi = min(len(above_floor) - 1, int(p.fmax / grid.bin_hz) + 1)
+    seg = above_floor[lo:hi]
+    if len(seg) < 3:
+        return
+    j = int(seg.argmax())
+    top = float(seg[j])
+    if top < p.single_partial_snr_db:
+        return
+    e = j                           # the centre of a flat (clipped) top
+    while e + 1 < len(seg) and seg[e + 1] == top:
+        e += 1
+    f = (lo + 0.5 * (j + e)) * grid.bin_hz
+    for g in out:
+        k = round(f / g)
+        if k >= 1 and abs(cents(f, k * g)) < p.match_cents:
+            return
+    out.append(f)
 
 
 def _add_peaks(grid: SalienceGrid, score: np.ndarray, score_l: List[float], summed: List[float],
@@ -149,7 +192,7 @@ def _vertex_offset(score: List[float], i: int) -> float:
     if 0 < i < len(score) - 1:
         a, b, c = score[i - 1], score[i], score[i + 1]
         den = a - 2 * b + c
-        if den < 0:
+        if -math.inf < den < 0:     # (a neighbour below a frame's resolution is -inf)
             return min(max(0.5 * (a - c) / den, -0.5), 0.5)
     return 0.0
 
@@ -166,7 +209,7 @@ def _submultiple_index(grid: SalienceGrid, summed: List[float], values: np.ndarr
         if fs < p.fmin:
             continue
         j = int(round(grid.position(fs)))
-        if grid.near(summed, fs) < p.submultiple_ratio * s:
+        if not -math.inf < summed[j] or grid.near(summed, fs) < p.submultiple_ratio * s:
             continue
         n_own, n_shared = grid.n_own[div][j], grid.n_shared[div][j]
         if n_own and n_shared:

@@ -7,6 +7,7 @@ analysed.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, Sequence, Tuple
 
@@ -59,7 +60,8 @@ class Spectrum:
 class NoiseFloor:
     """Mean noise level [dB] per bin of a spectrum of ``n_bins`` bins: the 20th percentile of
     blocks of ``block`` bins, median-smoothed over three blocks, interpolated between block
-    centres, and at least ``dynamic_range_db`` below the strongest bin."""
+    centres, and at least ``dynamic_range_db`` below the strongest bin (of the band, or
+    ``peak_db`` when given: the strongest of the whole spectrum)."""
 
     def __init__(self, n_bins: int, block: int, *, dynamic_range_db: float) -> None:
         self.block, self.dynamic_range_db = block, dynamic_range_db
@@ -70,7 +72,7 @@ class NoiseFloor:
         self._centres = (np.arange(self.n_blocks) + 0.5) * block
         self._bins = np.arange(n_bins)
 
-    def __call__(self, level_db: np.ndarray) -> np.ndarray:
+    def __call__(self, level_db: np.ndarray, *, peak_db: float = -math.inf) -> np.ndarray:
         """``level_db``: (n_bins,) [dB] -> mean noise level per bin, (n_bins,) [dB]."""
         nb, blk, seg = self.n_blocks, self.block, self._seg
         m = len(level_db)
@@ -85,8 +87,9 @@ class NoiseFloor:
             q = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
         noise = np.interp(self._bins[:m], self._centres, q) + P20_TO_MEAN_DB
         # nothing more than dynamic_range_db below the strongest peak counts (clean
-        # signals would otherwise show window sidelobes as partials)
-        return np.maximum(noise, float(fast_max(level_db)) - self.dynamic_range_db)
+        # signals would otherwise show window sidelobes as partials; a tone above the band
+        # would show the rounding noise of the FFT)
+        return np.maximum(noise, max(float(fast_max(level_db)), peak_db) - self.dynamic_range_db)
 
 
 class FrameAnalyser:
@@ -111,7 +114,9 @@ class FrameAnalyser:
         """Level, noise floor and SNR of the bins ``0..band_hi`` of ``X``."""
         mag = np.abs(X[: self.band_hi + 1])
         level_db = 20.0 * np.log10(mag + 1e-12)
-        noise_db = self.noise(level_db)
+        above = X[self.band_hi + 1:]                # (a tone above the band, e.g. 7 kHz)
+        peak_db = 20.0 * math.log10(float(fast_max(np.abs(above))) + 1e-12) if len(above) else -math.inf
+        noise_db = self.noise(level_db, peak_db=peak_db)
         return Spectrum(X, mag, level_db, noise_db, level_db - noise_db)
 
 

@@ -36,6 +36,7 @@ class Track:
         self.frac = 0.0                   # partials found / looked for
         self.n = 0                        # partials measured in the latest estimate
         self.salience = -math.inf         # per-partial salience at its frequency [dB]
+        self.summed = -math.inf           # summed salience at its frequency [dB]
         self.B_history: List[float] = []  # fitted inharmonicities from long frames
         self.B_last: Optional[float] = None   # the latest fitted inharmonicity
         self.hist_f: List[float] = []     # estimates averaged for the shown pitch [Hz]
@@ -50,6 +51,10 @@ class Track:
         self.last_est: Optional[PreciseEstimate] = None
         self.skipped = False              # not measured this reading (too many tracks)
         self.measured = -10 ** 9          # reading index of its latest estimate
+        self.waited = 0                   # readings it was too young to be measured
+        self.clear_first = False          # its latest estimate has a strong, steady first partial
+        self.has_first = False            # its latest estimate measured the first partial
+        self.first_frame = 0              # frame length of its first estimate [samples]
 
     def reset_to(self, f: float) -> None:
         """Start over at frequency ``f`` [Hz] (keeps birth and start)."""
@@ -108,7 +113,8 @@ def is_ready(tr: Track, p: PitchParams) -> bool:
     need = p.onset_confirm_readings if tr.onset_born else p.confirm_readings
     return (not tr.skipped and tr.misses == 0 and tr.n_est >= need and tr.unsteady == 0
             and tr.spread_cents <= p.ready_spread_cents
-            and tr.salience >= p.min_mean_salience)
+            and (tr.salience >= p.min_mean_salience or tr.clear_first)
+            and (tr.f >= p.bass_fundamental_hz or tr.has_first))
 
 
 def strength(tr: Track, p: PitchParams, reading: int, *, bonus: bool = True) -> float:
@@ -144,6 +150,25 @@ def ghost_multiple(est: PreciseEstimate, tr: Track, p: PitchParams) -> int:
     return 0
 
 
+def has_enough_partials(est: PreciseEstimate, p: PitchParams) -> bool:
+    """Enough partials for a note: ``min_partials``, one of them among the first three (a
+    string may lack its fundamental and octave, not also its twelfth: else it is a
+    sub-harmonic of a real note), or the first partial alone when it
+    stands ``single_partial_snr_db`` above the noise and its peak is that of a steady
+    sinusoid (a sine, a tuning fork, a flute or whistle far above its weak upper partials)."""
+    if est.n >= p.min_partials:
+        return float(est.k[0]) <= 3     # (none of partials 1-3: a sub-harmonic of a real note)
+    return est.n == 1 and has_clear_first_partial(est, p)
+
+
+def has_clear_first_partial(est: PreciseEstimate, p: PitchParams) -> bool:
+    """The first partial was measured ``single_partial_snr_db`` above the noise, and the
+    peaks are those of steady sinusoids (spread at most ``single_spread_cents``): a tone
+    clear enough to show however few of its expected partials it has (a sine, a fork)."""
+    return bool(len(est.k) and est.k[0] == 1 and float(est.snr_db[0]) >= p.single_partial_snr_db
+                and est.spread_cents <= p.single_spread_cents)
+
+
 def has_own_odd_partials(est: PreciseEstimate, p: PitchParams) -> bool:
     """The estimate shows odd partials clearly above the noise, carrying at least
     ``ghost_power_fraction`` of the power (evidence against an octave ghost)."""
@@ -163,6 +188,10 @@ def record_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, max_slop
     if has_own_odd_partials(est, p):
         tr.own_seen += 1
     tr.n_est += 1
+    if (tr.onset_born and len(tr.recent) == 1 and est.frames[0] > tr.first_frame
+            and abs(cents(est.f1, tr.recent[0])) > p.first_step_cents):
+        tr.recent = []          # a pluck's first estimate, from a short frame in the attack: superseded
+    tr.first_frame = tr.first_frame or est.frames[0]
     tr.f = est.f1
     tr.recent.append(est.f1)
     del tr.recent[:-p.steady_readings]
@@ -170,6 +199,8 @@ def record_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, max_slop
     tr.sigma_cents = CENTS_PER_LN * est.sigma / est.f1
     tr.spread_cents = est.spread_cents
     tr.n = est.n
+    tr.clear_first = has_clear_first_partial(est, p)
+    tr.has_first = bool(len(est.k) and est.k[0] == 1)
     tr.frac = est.n / max(est.n_expected, 1)
     tr.unsteady = 0 if is_steady(tr, p, max_slope=max_slope) else tr.unsteady + 1
     if est.B_fitted:
@@ -193,7 +224,7 @@ def surviving_tracks(tracks: List[Track], shown: Optional[Track], p: PitchParams
     for tr in sorted(tracks, key=lambda x: x.born):
         if tr.misses >= p.release_readings or tr.unsteady >= p.release_readings:
             continue
-        if tr.n_est == 0 and reading - tr.born >= p.release_readings:
+        if tr.n_est == 0 and reading - tr.born - tr.waited >= p.release_readings:
             continue
         if any(abs(cents(tr.f, o.f)) < p.match_cents for o in keep):
             continue
@@ -216,10 +247,30 @@ def choose_shown(tracks: List[Track], shown: Optional[Track], p: PitchParams, re
     if cur is not None:
         cur = _challenger(tracks, cur, p, reading) or _track_below(tracks, cur, p) or cur
     if cur is None:
-        ready = [tr for tr in tracks if is_ready(tr, p)]
+        ready = [tr for tr in tracks if is_ready(tr, p) and not _pending_below(tracks, tr, p)]
         if ready:
             cur = max(ready, key=lambda tr: strength(tr, p, reading))
     return cur
+
+
+def _pending_below(tracks: List[Track], tr: Track, p: PitchParams) -> bool:
+    """A track not yet ready of which ``tr`` is a partial: measured and far stronger
+    (``dominant_db``), or still too young to be measured and clearly
+    more salient (summed, by ``min_salience``: it explains more partials).  ``tr`` is then not shown first: it waits for that note (a low
+    note's partials are a harmonic series of their own, and its frames are longer)."""
+    for o in tracks:
+        if o is tr or o.f >= tr.f or is_ready(o, p):
+            continue
+        if abs(cents(tr.f, round(tr.f / o.f) * o.f)) >= p.match_cents:
+            continue
+        if not o.n_est:
+            if o.waited and o.summed >= tr.summed + p.min_salience:
+                return True
+        elif o.f < p.bass_fundamental_hz and not o.has_first:
+            continue            # (it cannot be shown: is_ready)
+        elif o.energy_db >= tr.energy_db + p.dominant_db:
+            return True
+    return False
 
 
 def _challenger(tracks: List[Track], cur: Track, p: PitchParams, reading: int) -> Optional[Track]:

@@ -133,8 +133,11 @@ def test_harmonic_tones_at_the_ends_of_the_range_read_the_right_octave(f):
     _check_reads(S.harmonic_series(f), f, tol_cents=0.1)
 
 
-@pytest.mark.parametrize("f,fund", [(110.0, 0.0), (41.2, 0.0), (30.87, 0.0), (82.41, 0.1), (30.87, 0.1)])
+@pytest.mark.parametrize("f,fund", [(110.0, 0.0), (82.41, 0.0), (196.0, 0.0), (82.41, 0.1), (41.2, 0.1), (30.87, 0.1)])
 def test_missing_or_weak_fundamental(f, fund):
+    """A missing fundamental reads right from A2 up; below C2 (``bass_fundamental_hz``) a
+    note needs its fundamental, however weak (-20 dB here): without it, a sub-octave of a
+    string explains the partials as well."""
     rs = track(S.harmonic_series(f, fundamental=fund))
     late = _shown(rs, after=0.3)
     assert len(late) >= 30 and all(r.note == _name(f) for r in late), {r.note for r in late}
@@ -217,3 +220,20 @@ def test_instrument_tunings_through_the_tracker():
     late = [r for r in track(S.flute(f), notes=NM(mode="instrument", tuning="ukulele")) if r.t > ONSET + 0.5]
     assert late and all(r.note == "G4" for r in late)
     assert np.median([r.cents for r in late]) == pytest.approx(5.0, abs=0.01)
+
+
+def test_out_of_range_is_said_in_text_and_tui_output():
+    from cleartune.edge.cli_analyze import format_reading, format_summary
+    from cleartune.edge.reading import Reading
+    from cleartune.firmware_bridge.tui import render, render_plain
+
+    oor = Reading(t=1.0, confidence=0.9, out_of_range=True)
+    quiet = Reading(t=1.0, confidence=0.0)
+    assert "out of range" in render(oor)[0] and "out of range" not in render(quiet)[0]
+    assert render_plain(oor) == "t=1.00 -- out of range" and render_plain(quiet) == "t=1.00 -- no signal"
+    assert "out of range" in format_reading(oor) and "out of range" not in format_reading(quiet)
+    rs = track(S.sine(27.5))                     # A0: below B0
+    assert "out of range" in format_summary("a0.wav", rs, seconds=2.3)
+    assert "out of range" not in format_summary("a4.wav", track(S.sine(440.0)), seconds=2.3)
+    # the JSON contract is unchanged: no new key
+    assert set(oor.to_dict()) == {"t", "note", "cents", "f0_hz", "confidence"}

@@ -374,3 +374,64 @@ def detuned_hz(note_midi: float, cents_off: float, *, a4: float = A4_DEFAULT) ->
 def guitar_midis(low: int = 40, high: int = 88) -> Sequence[int]:
     """MIDI numbers a guitar plays in standard tuning (E2 = 40 .. E6 = 88)."""
     return range(low, high + 1)
+
+
+# -- test tones (a tuner's calibration signals; issue 13) ----------------------------------
+def periodic_tone(f0: float, *, duration: float = 2.0, amplitudes: Sequence[float] = (1.0,), onset_s: float = 0.3,
+                  decay_s: Optional[float] = None, peak: float = 0.3, sample_rate: int = DEFAULT_SAMPLE_RATE,
+                  seed=0) -> np.ndarray:
+    """A steady periodic tone with exactly known pitch: partial ``k`` (1-based) at exactly
+    ``k * f0`` [Hz] with relative amplitude ``amplitudes[k - 1]`` (0 leaves it out: a missing
+    fundamental is ``(0, 1, 0.5, ...)``), random phases, silence before ``onset_s`` [s],
+    an exponential decay with time constant ``decay_s`` [s] (None: steady), scaled to
+    ``peak`` of full scale.  Partials at or above 0.45 x the sample rate are left out.
+    float32 ``(n,)``.  ``(1.0,)`` is a sine."""
+    rng = _rng(seed)
+    n = _n_samples(duration, sample_rate)
+    t = np.arange(n) / sample_rate
+    y = np.zeros(n)
+    for k, a in enumerate(amplitudes, start=1):
+        if a and k * f0 < 0.45 * sample_rate:
+            y += a * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi))
+    if decay_s:
+        y *= np.exp(-t / decay_s)
+    y *= peak / (np.max(np.abs(y)) + 1e-12)
+    return np.concatenate([np.zeros(int(round(onset_s * sample_rate))), y]).astype(np.float32)
+
+
+def sine(f0: float, **kw) -> np.ndarray:
+    """A sine at ``f0`` [Hz] (a tone generator; :func:`periodic_tone` keywords)."""
+    return periodic_tone(f0, amplitudes=(1.0,), **kw)
+
+
+def tuning_fork(f0: float, **kw) -> np.ndarray:
+    """A struck tuning fork: a sine with a faint octave (-30 dB), decaying over 3 s."""
+    kw.setdefault("decay_s", 3.0)
+    return periodic_tone(f0, amplitudes=(1.0, 10 ** (-30 / 20)), **kw)
+
+
+def harmonic_series(f0: float, *, n: int = 30, tilt: float = 1.0, fundamental: float = 1.0, odd_only: bool = False,
+                    **kw) -> np.ndarray:
+    """``n`` partials at amplitude ``k^-tilt``; the first scaled by ``fundamental`` (0: a
+    missing fundamental, 0.1: a weak one, -20 dB); ``odd_only``: a reed (clarinet-like)."""
+    amps = [0.0 if (odd_only and k % 2 == 0) else k ** -tilt for k in range(1, n + 1)]
+    amps[0] *= fundamental
+    return periodic_tone(f0, amplitudes=tuple(amps), **kw)
+
+
+def flute(f0: float, **kw) -> np.ndarray:
+    """A flute- or whistle-like tone: a strong fundamental, weak upper partials (-14, -22, -30 dB)."""
+    return periodic_tone(f0, amplitudes=(1.0, 0.2, 0.08, 0.03), **kw)
+
+
+def natural_harmonic(open_f0: float, fret: int, **kw) -> Tone:
+    """A guitar string's natural harmonic: touched over the 12th, 7th or 5th fret, the
+    string sounds its 2nd, 3rd or 4th partial (and their multiples), ringing like a pluck
+    (decay 1.5 s, partials k^-1.5).  Returns ``Tone(audio, f1_hz)`` with the sounding pitch
+    ``m * open_f0``."""
+    m = {12: 2, 7: 3, 5: 4, 19: 3, 24: 4}.get(int(fret))
+    if m is None:
+        raise ValueError(f"natural harmonics here are at frets 5, 7, 12 (19, 24), got {fret!r}")
+    kw.setdefault("decay_s", 1.5)
+    f = m * open_f0
+    return Tone(harmonic_series(f, n=12, tilt=1.5, **kw), f)
