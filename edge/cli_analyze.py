@@ -44,9 +44,11 @@ def add_tuner_arguments(parser: argparse.ArgumentParser, *, defaults: bool = Tru
              'ukulele-low-g, baritone-ukulele, ...) or notes "D2,A2,D3,G3,B3,E4"')
     add("--target", default=None, metavar="NOTE", help="target note for --mode note")
     add("--model", default=None, metavar="PATH",
-        help="denoiser .tflite (its .json sidecar beside it); default: the shipped one")
+        help="model .tflite (its .json sidecar beside it says how it runs: kind guitar-pitch names the note "
+             "for the tracker once per reading, kind mask denoises every hop, e.g. edge/models/edge_int8.tflite); "
+             "default: the shipped guitar-pitch model")
     if "--no-denoise" not in have:
-        g.add_argument("--no-denoise", action="store_true", help="tune the raw signal, no denoiser")
+        g.add_argument("--no-denoise", action="store_true", help="the tracker alone on the raw signal, no model")
     add("--threads", type=int, default=1, metavar="N", help="interpreter threads")
 
 
@@ -110,7 +112,8 @@ def format_reading(r, *, file: Optional[str] = None) -> str:
     """One text line: time, note, cents, f0, confidence."""
     pre = f"{file}  " if file else ""
     if r.note is None:
-        return f"{pre}{r.t:8.3f} s   --                                  conf {r.confidence:.2f}"
+        what = "out of range" if r.out_of_range else ""
+        return f"{pre}{r.t:8.3f} s   -- {what:<32} conf {r.confidence:.2f}"
     return f"{pre}{r.t:8.3f} s   {r.note:<4} {r.cents:+7.2f} cents  {r.f0_hz:9.3f} Hz  conf {r.confidence:.2f}"
 
 
@@ -119,8 +122,12 @@ def format_summary(name: str, readings: Sequence, *, seconds: float) -> str:
     with_note = sum(1 for r in readings if r.note is not None)
     lines = [f"{name}: {seconds:.2f} s, {len(readings)} readings ({with_note} with a note)"]
     segs = summarize(readings)
+    n_out = sum(1 for r in readings if r.out_of_range)
     if not segs:
-        lines.append("  no note detected")
+        lines.append("  out of range (a tone below B0 or above C8)" if n_out >= MIN_SEGMENT_READINGS
+                     else "  no note detected")
+    elif n_out >= MIN_SEGMENT_READINGS:
+        lines.append(f"  ({n_out} readings out of range: a tone below B0 or above C8)")
     for s in segs:
         lines.append(f"  {s.start:7.2f}-{s.end:7.2f} s  {s.note:<4} {s.cents:+7.1f} cents  {s.f0_hz:9.2f} Hz")
     return "\n".join(lines)

@@ -69,6 +69,11 @@ def _cents_or_none(reading: Reading) -> Optional[float]:
     return float(reading.cents)
 
 
+def _no_note(reading: Reading) -> str:
+    """What the view says without a note: a clear tone outside B0..C8, or nothing."""
+    return "out of range" if reading.out_of_range else "no signal"
+
+
 def render(reading: Reading, *, width: int = DEFAULT_WIDTH, phase: float = 0.0,
            in_tune_cents: float = DEFAULT_IN_TUNE_CENTS, color: bool = False, ascii_only: bool = False) -> list[str]:
     """The three lines of the TTY view (without escapes for cursor movement)::
@@ -80,7 +85,7 @@ def render(reading: Reading, *, width: int = DEFAULT_WIDTH, phase: float = 0.0,
     c = _cents_or_none(reading)
     conf = float(reading.confidence) if math.isfinite(float(reading.confidence)) else 0.0
     if c is None:
-        head = f"{'--':<6}{'':>11}   {'no signal':<11} conf {conf:.2f}"
+        head = f"{'--':<6}{'':>11}   {_no_note(reading):<11} conf {conf:.2f}"
     else:
         state = "IN TUNE" if abs(c) <= in_tune_cents else ("flat" if c < 0 else "sharp")
         rc = round(c, 1) or 0.0
@@ -98,7 +103,7 @@ def render_plain(reading: Reading, *, width: int = 21, in_tune_cents: float = DE
     c = _cents_or_none(reading)
     t = f"t={float(reading.t):.2f}"
     if c is None:
-        return f"{t} -- no signal"
+        return f"{t} -- {_no_note(reading)}"
     state = "in tune" if abs(c) <= in_tune_cents else ("flat" if c < 0 else "sharp")
     rc = round(c, 1) or 0.0
     return f"{t} {reading.note} {rc:+.1f} [{_track(c, width, ascii_only=True)}] {state}"
