@@ -237,3 +237,18 @@ def test_out_of_range_is_said_in_text_and_tui_output():
     assert "out of range" not in format_summary("a4.wav", track(S.sine(440.0)), seconds=2.3)
     # the JSON contract is unchanged: no new key
     assert set(oor.to_dict()) == {"t", "note", "cents", "f0_hz", "confidence"}
+
+
+def test_recorded_strings_never_read_below_their_range():
+    """The demo recording (six guitar strings, each ringing on into the next pluck): the
+    extended range must not read a string's sub-octave (A1 under A2 while E2 rings
+    explains both strings' partials): below C2 a note needs its own fundamental."""
+    from pathlib import Path
+
+    from cleartune.edge.audio_io import load_for_model
+
+    wav = Path(__file__).resolve().parents[1] / "edge" / "demo" / "demo.wav"
+    rs = track(load_for_model(wav, S.DEFAULT_SAMPLE_RATE))
+    low = [(round(r.t, 2), r.note) for r in rs if r.note is not None and r.midi < 40]
+    assert not low, low
+    assert {"E2", "A2", "D3", "G3", "B3", "E4"} <= {r.note for r in rs if r.note}
