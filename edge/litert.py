@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -20,7 +21,7 @@ from .errors import ModelLoadError
 BACKENDS: Sequence[tuple[str, str, str]] = (
     ("ai_edge_litert.interpreter", "Interpreter", "ai-edge-litert"),
     ("tflite_runtime.interpreter", "Interpreter", "tflite-runtime"),
-    ("tensorflow.lite", "Interpreter", "tf.lite"),
+    ("tensorflow.lite.python.interpreter", "Interpreter", "tf.lite"),  # tf.lite.Interpreter (the "tensorflow.lite" package lacks it)
 )
 
 
@@ -69,7 +70,10 @@ def make_interpreter(model_path: str | Path, *, num_threads: int = 1, prefer: Op
         raise ModelLoadError(f"{p}: model file not found")
     cls, name = interpreter_class(prefer)
     try:
-        with quiet_stderr():  # the runtime prints "INFO: Created ... XNNPACK delegate" on fd 2
+        with quiet_stderr(), warnings.catch_warnings():  # the runtime prints "INFO: Created ... XNNPACK delegate" on fd 2
+            # tf.lite is the last resort (only when neither LiteRT nor tflite-runtime is installed, --verbose
+            # names it): its deprecation notice in favour of LiteRT is not the user's to act on here
+            warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated", category=UserWarning)
             interp = cls(model_path=str(p), num_threads=int(num_threads))
             interp.allocate_tensors()
     except Exception as e:

@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,12 @@ def layer_statistics(converter, windows: np.ndarray) -> list[dict[str, Any]]:
 
     opts = tf.lite.experimental.QuantizationDebugOptions(
         layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))})
-    dbg = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=dataset, debug_options=opts)
-    dbg.run()
+    with warnings.catch_warnings():
+        # the debugger runs TensorFlow's own (deprecated) tf.lite.Interpreter inside; LiteRT has no debugger
+        warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated", category=UserWarning)
+        dbg = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=dataset,
+                                                        debug_options=opts)
+        dbg.run()
     buf = _io.StringIO()
     dbg.layer_statistics_dump(buf)
     buf.seek(0)

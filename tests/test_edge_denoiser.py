@@ -71,6 +71,24 @@ def test_streaming_equals_offline(path):
     np.testing.assert_allclose(z[:n], ref[:n], rtol=0, atol=REL_TOL * peak)
 
 
+@pytest.mark.tf
+def test_tf_lite_fallback_is_silent_and_equal():
+    """tf.lite is the last resort (no LiteRT, no tflite-runtime): same outputs, and its
+    deprecation notice is not passed on to the user."""
+    import warnings
+
+    pytest.importorskip("tensorflow")
+    x = np.random.default_rng(0).standard_normal(TFLiteModel(INT8).input_shape).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tfl = TFLiteModel(INT8, prefer="tf.lite")
+        y = tfl(x).copy()
+    assert tfl.backend == "tf.lite"
+    assert not [w for w in caught if "deprecated" in str(w.message)], [str(w.message) for w in caught]
+    ref = TFLiteModel(INT8)
+    assert ref.backend != "tf.lite" and np.array_equal(ref(x), y)
+
+
 def test_int8_and_float_models_agree_roughly():
     x = _signal(0.5)
     a = D.StreamingDenoiser(INT8).denoise(x)

@@ -227,6 +227,7 @@ def test_resume_continues_the_epoch_count_and_matches_an_uninterrupted_run(toy, 
 
 @pytest.mark.tf
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # two training runs in subprocesses: up to ~85 s under load here
 def test_sigterm_stops_cleanly_and_the_rerun_resumes(toy, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "cleartune", "train", "--data", str(toy), "--out", str(out), "--epochs", "50",
