@@ -49,6 +49,9 @@ GS_SFX = ((1, 122), (3, 122), (4, 122), (2, 122), (5, 126), (6, 125), (7, 125), 
 MIN_MUSIC_S = 5.0
 #: Largest |measured - nominal| of a soundfont guitar note; beyond it the note is dropped [cents].
 MAX_NOMINAL_CENTS = 60.0
+#: A note whose unhinted pitch is the octave above is kept when its fundamental is at most this
+#: far under the strongest partial [dB].
+WEAK_FUNDAMENTAL_DB = 30.0
 
 
 @dataclass(frozen=True)
@@ -218,9 +221,17 @@ def _guitar_sf_job(job: JobV2) -> list[SourceRecord]:
         spread = math.nan
         if est is None or abs(cents(est.f0_hz, nominal)) > MAX_NOMINAL_CENTS:
             continue
-        # the sounding pitch must be the note (not an octave or a fifth off, e.g. harmonics)
+        # the sounding pitch must be the note, not two octaves up (FluidR3's "guitar harmonics"):
+        # the unhinted estimate agrees, or finds the octave above while the fundamental is
+        # measured directly and at most WEAK_FUNDAMENTAL_DB under the strongest partial (low
+        # nylon/steel notes: the fundamental ~20-25 dB under the octave, as on real guitars)
         free = measure_f0(stretch, sr)
-        if free is None or abs(cents(free.f0_hz, est.f0_hz)) > MAX_NOMINAL_CENTS:
+        if free is None:
+            continue
+        off = cents(free.f0_hz, est.f0_hz)
+        weak_ok = (abs(off - 1200.0) <= MAX_NOMINAL_CENTS and est.method == "partial1"
+                   and est.partials[0].amp_db >= -WEAK_FUNDAMENTAL_DB)
+        if abs(off) > MAX_NOMINAL_CENTS and not weak_ok:
             continue
         rel = _rel("guitar", tag, name, f"p{program:03d}_v{velocity:03d}_m{note:03d}.wav")
         _write(Path(job.out_dir) / rel, seg, sr)
