@@ -1,6 +1,6 @@
 """``cleartune bench``: benchmarks into ``bench/results/`` (see bench/README.md).
 
-    cleartune bench [latency|accuracy|memory|soak|all] [--out bench/results] [--data data/holdout]
+    cleartune bench [latency|accuracy|memory|soak|precision|all] [--out bench/results] [--data data/holdout]
                     [--float-model M] [--int8-model M] [--threads 1,4] [--max-clips N] [--minutes M] ...
 
 * ``latency``  -- per-hop latency of every stage, float/int8 x threads, the tracker alone and
@@ -10,7 +10,11 @@
 * ``memory``   -- RSS of ``cleartune run --input FILE`` over time (``memory.json/md``);
 * ``soak``     -- ``--minutes`` of generated audio through ``cleartune run``: no dropped
   windows, no exception, flat RSS (``soak.md/json``);
-* ``all``      -- the four in that order (the default).
+* ``precision`` -- differential precision on recorded notes (each resampled by exact ratios,
+  the difference of the settled readings against the exact shift) for the default pipeline,
+  ``--no-denoise``, the harmonic-sum reference and aubio's mcomb when installed, and the
+  reference-oscillator table (``precision.md/json``);
+* ``all``      -- latency, accuracy, memory and soak, in that order (the default).
 
 Exit status: 0 when the benchmarks ran (missed speed/accuracy targets are reported, not
 errors), 1 when a soak or memory check that is a correctness check failed (dropped windows,
@@ -24,7 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-WHAT = ("latency", "accuracy", "memory", "soak", "all")
+WHAT = ("latency", "accuracy", "memory", "soak", "precision", "all")
+ALL = ("latency", "accuracy", "memory", "soak")
 DEFAULT_OUT = "bench/results"
 #: The latency audio's default dataset (accuracy's is :data:`cleartune.bench.accuracy.DEFAULT_DATA`).
 LATENCY_DATA = "data/holdout"
@@ -67,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-denoise", action="store_true", help="memory and soak without the denoiser")
     g.add_argument("--feed", choices=("file", "stdin"), default="file",
                    help="soak input: --input FILE (default) or the samples on stdin (--input -)")
+    g = parser.add_argument_group("precision")
+    g.add_argument("--max-notes", type=int, default=40, metavar="N",
+                   help="distinct recorded notes of --data (default 40, ~1 min each here; 0 = all); --data defaults "
+                        "to data/v2_eval if built, else data/holdout")
+    g.add_argument("--ratios", default=None, metavar="LIST",
+                   help="resampling ratios p/q (default 440/441,441/440,99/100,100/99,1000/1001,50/51)")
+    g.add_argument("--no-aubio", action="store_true", help="without the aubiopitch -p mcomb reference")
+    g.add_argument("--no-oscillators", action="store_true", help="without the reference-oscillator table")
 
 
 def _default_model(name: str) -> Path:
@@ -113,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from cleartune.bench.latency import parse_threads
 
     threads = parse_threads(args.threads)
-    what = list(WHAT[:-1]) if args.what == "all" else [args.what]
+    what = list(ALL) if args.what == "all" else [args.what]
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = Path(args.out)
     need_models = any(w in ("latency", "accuracy") for w in what)
@@ -191,4 +204,17 @@ def _soak(args, *, out, flt, int8, threads, cmd, log) -> int:
     return 0 if r["ok"] else 1
 
 
-_RUNNERS: dict[str, Any] = {"latency": _latency, "accuracy": _accuracy, "memory": _memory, "soak": _soak}
+def _precision(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import precision as P
+
+    r = P.measure_precision(args.data or P.default_data(), max_notes=args.max_notes, ratios=P.parse_ratios(args.ratios),
+                            threads=threads[0], with_aubio=not args.no_aubio, oscillators=not args.no_oscillators,
+                            seed=args.seed, command=cmd, log=log)
+    paths = P.write_precision(r, out)
+    print("\n".join(P.summary_lines(r)))
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+_RUNNERS: dict[str, Any] = {"latency": _latency, "accuracy": _accuracy, "memory": _memory, "soak": _soak,
+                            "precision": _precision}
