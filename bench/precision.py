@@ -114,9 +114,11 @@ def aubio_available() -> bool:
 
 
 def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> Reader:
-    """``aubiopitch -p METHOD -B buf -H hop`` on a float WAV of the signal (Debian's
-    aubio-tools; an external reference only).  Frames it calls unvoiced (0 Hz) are nan;
-    times are the end of each frame (aubio reports the frame start)."""
+    """``aubiopitch -p METHOD -B buf -H hop`` on a float WAV of the signal scaled to a peak
+    of 0.5 (Debian's aubio-tools; an external reference only: its silence gate at its
+    default -90 dB calls a quiet recording -- the clean notes peak near -30 dBFS -- unvoiced).
+    Frames it calls unvoiced (0 Hz) are nan; times are the end of each frame (aubio
+    reports the frame start)."""
     from cleartune.edge.audio_io import write_wav
 
     exe = shutil.which("aubiopitch")
@@ -126,7 +128,8 @@ def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> R
     def read(x: np.ndarray):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "x.wav"
-            write_wav(path, np.asarray(x, np.float32), EDGE.sample_rate)
+            x = np.asarray(x, np.float32)
+            write_wav(path, x * (0.5 / max(float(np.max(np.abs(x))), 1e-9)), EDGE.sample_rate)
             r = subprocess.run([exe, "-i", str(path), "-p", method, "-B", str(buf), "-H", str(hop), "-r", "0",
                                 "-u", "Hz"], capture_output=True, text=True, timeout=300, check=True)
         rows = [line.split() for line in r.stdout.splitlines() if line.strip()]
