@@ -2,15 +2,23 @@
 
 One path for everything (``analyze`` on files, ``run`` live, benchmarks)::
 
-    source block --> sanitize (NaN/inf -> 0, clip to full scale) --> DC blocker
-      --> hop chunks --+--> StreamingDenoiser (STFT, model, overlap-add) --> denoised hop --+
-                       +--> delay line (the denoiser's latency) ----------> raw hop -------+--> PitchTracker
-                                                                                                    |
-    sink.write(reading) <-- reading (t corrected for the delay) <-----------------------------------+
+    source block --> sanitize (NaN/inf -> 0, clip to full scale) --> DC blocker --> hop chunks
+      --> raw hop --> PitchTracker --(every reading: the newest raw window)--> guide (guitar-pitch model)
+                           |   <-- which note is the guitar (Note: midi, prob, no_guitar) --+
+    sink.write(reading) <--+   (cents: the tracker's DSP on the raw signal)
 
-:class:`Tuner` takes blocks of any length at the model's sample rate; raw and denoised
-hops reach the tracker aligned in time, and reading times ``t`` [s] refer to the input
-(the delay is subtracted).  :func:`run_stream` drives a source, a tuner and a sink until
+The model a tuner runs is decided by its sidecar ``kind``:
+
+* ``"guitar-pitch"`` (the default, ``edge/models/guitar_pitch_int8.tflite``): run once per
+  tracker reading on the newest raw samples, as the tracker's guide (:mod:`.guide`): it names
+  the note, the tracker measures its cents;
+* ``"mask"`` / ``"magnitude"`` (``--model edge/models/edge_int8.tflite``): the streaming
+  denoiser, every hop; raw and denoised hops reach the tracker aligned in time (the raw
+  signal is delayed by the denoiser's latency, and reading times ``t`` [s] refer to the
+  input: the delay is subtracted);
+* none (``denoise=False``, ``--no-denoise``): the tracker alone.
+
+:class:`Tuner` takes blocks of any length at the model's sample rate.  :func:`run_stream` drives a source, a tuner and a sink until
 the source ends, a stop event is set or a duration is reached, with per-stage timings
 (:class:`Stats`).  :func:`open_source` is re-exported from :mod:`.sources`.
 """
@@ -62,9 +70,10 @@ class TunerConfig:
     mode          ``chromatic`` | ``guitar`` | ``note`` | a note name (= ``note`` with that target)
     tuning        tuning name or comma-separated notes (mode ``guitar``)
     target        target note (mode ``note``) or None
-    model         ``.tflite`` denoiser path, or None for the shipped one (skipped with a
-                  notice if none is shipped)
-    denoise       run the denoiser (False: the tracker sees the raw signal only)
+    model         ``.tflite`` path (its sidecar ``kind`` says how it runs: ``guitar-pitch`` as
+                  the tracker's guide, ``mask``/``magnitude`` as the denoiser), or None for
+                  the shipped guitar-pitch model (skipped with a notice if none is shipped)
+    denoise       run a model (False: the tracker alone on the raw signal)
     threads       interpreter threads
     pitch         a ``PitchParams`` or None for the tracker's defaults
     params        signal parameters (the model's; :data:`~cleartune.edge.params.EDGE`)
@@ -94,10 +103,11 @@ class Stats:
     """Per-stage timings [s] and counters of a run.
 
     Stages: ``read`` (one source block), ``stft`` and ``denoise`` (one hop: framing + FFT;
-    features + model + inverse), ``pitch`` (one hop of the tracker), ``output`` (one
+    features + model + inverse), ``guide`` (one reading of the guitar-pitch model: features
+    + model), ``pitch`` (one hop of the tracker, without the guide), ``output`` (one
     reading written).  The most recent :data:`STATS_CAPACITY` timings per stage are kept."""
 
-    STAGES = ("read", "stft", "denoise", "pitch", "output")
+    STAGES = ("read", "stft", "denoise", "guide", "pitch", "output")
 
     def __init__(self, *, capacity: int = STATS_CAPACITY):
         self.capacity = int(capacity)
@@ -131,7 +141,7 @@ class Stats:
         for s, d in self.summary().items():
             lines.append(f"{s:<8} {d['n']:>7d} {d['median_ms']:>12.3f} {d['p95_ms']:>9.3f} {d['max_ms']:>9.3f}")
         if hop_ms is not None:
-            lines.append(f"(one hop of audio is {hop_ms:.2f} ms; stft/denoise/pitch are per hop)")
+            lines.append(f"(one hop of audio is {hop_ms:.2f} ms; stft/denoise/pitch are per hop, guide per reading)")
         for k, v in self.counters.items():
             lines.append(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
         return "\n".join(lines)
@@ -171,64 +181,91 @@ class _DelayLine:
 
 
 class Tuner:
-    """Samples -> readings.  ``Tuner(config)`` builds the denoiser (per ``config``) and
-    the tracker; ``tracker`` / ``denoiser`` replace them (tests, benchmarks).
+    """Samples -> readings.  ``Tuner(config)`` builds the model (per ``config`` and the
+    model's sidecar kind: a guide or a denoiser) and the tracker; ``tracker`` / ``denoiser``
+    / ``guide`` replace them (tests, benchmarks; a given ``tracker`` keeps its own guide).
 
     :meth:`process` takes float samples ``(n,)`` at ``params.sample_rate`` (any ``n``,
     including 0) and returns the readings completed by them.  NaN/inf samples are
     replaced by 0 and counted in ``nonfinite_samples``; samples are clipped to [-1, 1];
-    a DC blocker removes offsets.  ``notice`` holds a one-line remark when denoising was
-    requested but skipped (no shipped model), else None.  ``stats``, if set to a
+    a DC blocker removes offsets.  ``notice`` holds a one-line remark when a model was
+    requested but skipped (no shipped model), else None.  ``guide``: the
+    :class:`~.guide.ModelGuide` the tracker follows, or None; ``denoiser``: the
+    :class:`~.denoiser.StreamingDenoiser`, or None (never both).  ``stats``, if set to a
     :class:`Stats`, receives per-hop stage timings."""
 
     def __init__(self, config: TunerConfig = TunerConfig(), *, tracker: Any = None, denoiser: Any = None,
-                 stats: Optional[Stats] = None):
+                 guide: Any = None, stats: Optional[Stats] = None):
         self.config = config
         self.params = config.params
         self.hop = self.params.hop
         self.sample_rate = self.params.sample_rate
         self.stats = stats
         self.notice: Optional[str] = None
-        self.denoiser = denoiser if denoiser is not None else self._make_denoiser()
+        self.denoiser, self.guide = denoiser, guide
+        if denoiser is None and guide is None:
+            self.denoiser, self.guide = self._make_model()
         self.notes = None
         self.tracker = tracker if tracker is not None else self._make_tracker()
         self.delay_samples = int(self.denoiser.latency_samples) if self.denoiser is not None else 0
         self._delay = _DelayLine(self.delay_samples, hop=self.hop)
         self._pending = np.zeros(self.hop, dtype=np.float32)
         self._fill = 0
-        self._finite = np.zeros(self.hop, dtype=bool)
         if config.dc_cutoff_hz and config.dc_cutoff_hz > 0:
             r = math.exp(-2.0 * math.pi * float(config.dc_cutoff_hz) / self.sample_rate)
             g = (1.0 + r) / 2.0  # unity gain at Nyquist
             self._dc_b, self._dc_a = np.array([g, -g]), np.array([1.0, -r])
+            import scipy.signal
+
+            self._lfilter = scipy.signal.lfilter
         else:
             self._dc_b = self._dc_a = None
         self.reset()
 
     # -- construction
-    def _make_denoiser(self):
+    def _make_model(self) -> tuple[Any, Any]:
+        """``(denoiser, guide)`` per the config: an explicit model runs as its sidecar kind
+        says (errors raise); the shipped guitar-pitch model by default (a notice, and the
+        tracker alone, when it is missing or unusable)."""
         cfg = self.config
         if not cfg.denoise:
-            return None
-        from .denoiser import DEFAULT_MODEL_NAME, StreamingDenoiser, default_model_path
-
+            return None, None
         if cfg.model is not None:
-            return StreamingDenoiser(cfg.model, num_threads=cfg.threads, params=self.params)
-        if default_model_path() is None:
-            self.notice = f"no denoiser model shipped yet (edge/models/{DEFAULT_MODEL_NAME}); tuning the raw signal"
-            return None
+            return self._load_model(cfg.model)
+        from .guitar_model import DEFAULT_MODEL_NAME, default_model_path
+
+        shipped = default_model_path()
+        if shipped is None:
+            self.notice = f"no guitar-pitch model shipped yet (edge/models/{DEFAULT_MODEL_NAME}); tuning the raw signal"
+            return None, None
         try:
-            return StreamingDenoiser(None, num_threads=cfg.threads, params=self.params)
+            return self._load_model(shipped)
         except CleartuneError as e:
-            self.notice = f"the shipped denoiser cannot be used ({e}); tuning the raw signal"
-            return None
+            self.notice = f"the shipped guitar-pitch model cannot be used ({e}); tuning the raw signal"
+            return None, None
+
+    def _load_model(self, path) -> tuple[Any, Any]:
+        """``(denoiser, guide)`` for the model at ``path``, by its sidecar kind."""
+        from .guitar_model import KIND as GUITAR_PITCH
+        from .model_meta import load_meta
+
+        kind = load_meta(path, expected=self.params, verify_sha=False).kind
+        if kind == GUITAR_PITCH:
+            from .guide import ModelGuide
+            from .guitar_model import GuitarPitchModel
+
+            return None, ModelGuide(GuitarPitchModel(path, params=self.params, num_threads=self.config.threads))
+        from .denoiser import StreamingDenoiser
+
+        return StreamingDenoiser(path, num_threads=self.config.threads, params=self.params), None
 
     def _make_tracker(self):
         from .pitch import PitchParams, PitchTracker
 
         self.notes = self.config.note_mapper()
         pp = self.config.pitch if self.config.pitch is not None else PitchParams()
-        return PitchTracker(sample_rate=self.sample_rate, hop=self.hop, params=pp, notes=self.notes)
+        return PitchTracker(sample_rate=self.sample_rate, hop=self.hop, params=pp, notes=self.notes,
+                            guide=self.guide)
 
     def set_notes(self, **changes: Any) -> None:
         """Change a4 / mode / tuning / target while running (e.g. from a GPIO button).
@@ -242,7 +279,7 @@ class Tuner:
             self.tracker = self._make_tracker()
 
     def reset(self) -> None:
-        """Start a new signal: clears the denoiser, tracker, delay line and time."""
+        """Start a new signal: clears the denoiser, tracker (and its guide), delay line and time."""
         if self.denoiser is not None:
             self.denoiser.reset()
         if hasattr(self.tracker, "reset"):
@@ -264,6 +301,7 @@ class Tuner:
         x = np.asarray(samples)
         if x.ndim != 1:
             raise ValueError(f"Tuner.process expects mono samples (n,), got shape {x.shape}")
+        x = self._condition(x)
         out: list[Reading] = []
         i, n = 0, len(x)
         self.samples_in += n
@@ -279,18 +317,23 @@ class Tuner:
                     out.append(r)
         return out
 
-    def _hop(self, h: np.ndarray) -> Optional[Reading]:
-        np.isfinite(h, out=self._finite)
-        if not self._finite.all():
-            bad = int(self.hop - np.count_nonzero(self._finite))
-            self.nonfinite_samples += bad
-            h[~self._finite] = 0.0
-        np.clip(h, -1.0, 1.0, out=h)
+    def _condition(self, x: np.ndarray) -> np.ndarray:
+        """A block as the tracker takes it: float32 (a copy), NaN/inf -> 0 (counted), clipped
+        to [-1, 1], DC-blocked (the filter state carries over: any block length gives the same
+        samples)."""
+        y = np.array(x, dtype=np.float32)
+        if len(y) == 0:
+            return y
+        finite = np.isfinite(y)
+        if not finite.all():
+            self.nonfinite_samples += int(len(y) - np.count_nonzero(finite))
+            y[~finite] = 0.0
+        np.clip(y, -1.0, 1.0, out=y)
         if self._dc_b is not None:
-            import scipy.signal
+            y[:], self._dc_zi = self._lfilter(self._dc_b, self._dc_a, y, zi=self._dc_zi)
+        return y
 
-            y, self._dc_zi = scipy.signal.lfilter(self._dc_b, self._dc_a, h, zi=self._dc_zi)
-            h[:] = y
+    def _hop(self, h: np.ndarray) -> Optional[Reading]:
         st = self.stats
         denoised = None
         if self.denoiser is not None:
@@ -303,17 +346,23 @@ class Tuner:
         t0 = time.perf_counter()
         reading = self.tracker.update(raw, denoised)
         if st is not None:
-            st.add("pitch", time.perf_counter() - t0)
+            dt = time.perf_counter() - t0
+            if reading is not None and self.guide is not None:
+                st.add("guide", self.guide.last_seconds)
+                dt -= self.guide.last_seconds
+            st.add("pitch", dt)
         self.hops += 1
         if reading is not None and self.delay_samples:
             reading = dataclasses.replace(reading, t=max(0.0, float(reading.t) - self.delay_samples / self.sample_rate))
         return reading
 
     def describe(self) -> str:
-        """One line: denoiser (or none) and note mapping."""
-        den = self.denoiser.describe() if self.denoiser is not None and hasattr(self.denoiser, "describe") else \
-            ("none" if self.denoiser is None else type(self.denoiser).__name__)
-        return f"denoiser: {den}; notes: {self.notes!r}" if self.notes is not None else f"denoiser: {den}"
+        """One line: the model (guide, denoiser or none) and note mapping."""
+        m = self.guide if self.guide is not None else self.denoiser
+        what = "guide" if self.guide is not None else "denoiser"
+        desc = "none" if m is None else (m.describe() if hasattr(m, "describe") else type(m).__name__)
+        line = f"{what}: {desc}" if m is not None else "model: none (tracker alone)"
+        return f"{line}; notes: {self.notes!r}" if self.notes is not None else line
 
 
 @dataclass
@@ -405,8 +454,8 @@ def analyze_samples(samples: np.ndarray, tuner: Tuner, *, block: Optional[int] =
 
 
 def guitar_salience(samples: np.ndarray, *, model: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The guitar-pitch model alone over a whole signal (separate from the :class:`Tuner`
-    until the tracker takes its note from it): ``(t, salience)``, ``t`` ``(n,)`` [s] the end
+    """The guitar-pitch model alone over a whole signal (what the :class:`Tuner`'s guide
+    hears, without the tracker): ``(t, salience)``, ``t`` ``(n,)`` [s] the end
     of each reading's window, ``salience`` ``(n, n_pitch + 1)`` (last column: "no guitar";
     see :mod:`.guitar_model`).  ``model``: a :class:`~.guitar_model.GuitarPitchModel`, a
     ``.tflite`` path, or None for the shipped one."""

@@ -20,6 +20,13 @@ hop into a ring buffer; all analysis happens on reading hops, one step per modul
 
 Settings: :class:`~cleartune.edge.pitch_params.PitchParams` (re-exported here).
 
+**The guide.**  With a guide (``PitchTracker(guide=...)``: the guitar-pitch model, once per
+reading on the newest raw samples) the model names the guitar's note and the DSP measures
+it: the note becomes a candidate, the track naming it is measured first and is shown
+(the octave it names wins), and while it is shown the tracks of other notes wait.  The
+guide never changes a frequency; without a confident note the DSP decides as before (rules
+and parameters: :mod:`~cleartune.edge.guide`).
+
 **Range and test tones.**  Candidates are looked for from an octave below B0 to D8
 (``fmin``, ``fmax``); a shown note outside B0..C8 (:func:`~cleartune.edge.notes.in_range`)
 gives a null reading with ``out_of_range`` set, never a wrong octave.  A frame only looks
@@ -44,6 +51,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from . import guide as G
 from . import shown_pitch
 from .notes import NoteMapper, in_range
 from .onset import OnsetDetector
@@ -55,7 +63,16 @@ from .reading import Reading
 from .salience import SalienceGrid, add_lone_peak, candidate_f0s
 from .spectrum import FrameAnalyser, NoiseFloor, ReadingSpectra, SampleRing, db_above_floor
 from .tracks import (
-    Track, choose_shown, ghost_multiple, has_enough_partials, measurement_order, record_estimate, surviving_tracks,
+    Track,
+    choose_shown,
+    ghost_multiple,
+    has_enough_partials,
+    is_ready,
+    may_stay_shown,
+    measurement_order,
+    record_estimate,
+    strength,
+    surviving_tracks,
 )
 
 __all__ = ["PitchParams", "PitchTracker", "track"]
@@ -65,10 +82,13 @@ class PitchTracker:
     """Streaming pitch tracker; see the module docstring.
 
     sample_rate  [Hz]; hop: samples per ``update`` call; params: :class:`PitchParams`;
-    notes: the :class:`~cleartune.edge.notes.NoteMapper` naming the readings."""
+    notes: the :class:`~cleartune.edge.notes.NoteMapper` naming the readings; guide: a
+    :class:`~cleartune.edge.guide.Guide` (the guitar-pitch model) heard every reading, which
+    names the guitar's note (:mod:`~cleartune.edge.guide`; None: the DSP alone decides)."""
 
     def __init__(self, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-                 params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None) -> None:
+                 params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None,
+                 guide: Optional["G.Guide"] = None, guide_params: Optional[G.GuideParams] = None) -> None:
         if sample_rate <= 0 or hop <= 0:
             raise ValueError("sample_rate and hop must be positive")
         self.sr, self.hop, self.p = int(sample_rate), int(hop), params
@@ -80,7 +100,9 @@ class PitchTracker:
         self.n_fft = max(pow2_samples(p.n_fft_s * self.sr), self.windows[-1])
         self.lag = p.reading_hops * self.hop                  # samples between readings
         self._frame_pairs = self._frame_pair_choices()
-        ring = self._ring_len = int(math.ceil((self.windows[-1] + self.lag) / self.hop)) * self.hop
+        self.guide, self.gp = guide, guide_params if guide_params is not None else G.GuideParams()
+        need = max(self.windows[-1], int(getattr(guide, "window", 0)))        # (the guide's window too)
+        ring = self._ring_len = int(math.ceil((need + self.lag) / self.hop)) * self.hop
         self._rings = {"raw": SampleRing(ring, self.hop), "den": SampleRing(ring, self.hop)}
         bin_hz = self.sr / self.n_fft
         band_hi = min(int(p.max_partial_hz / bin_hz) + 2, self.n_fft // 2)
@@ -122,6 +144,9 @@ class PitchTracker:
         self._tracks: List[Track] = []
         self._shown: Optional[Track] = None
         self._shown_midi: Optional[int] = None
+        self.guide_note: Optional[G.GuideNote] = None      # what the guide heard at the latest reading
+        if self.guide is not None:
+            self.guide.reset()
 
     # -- streaming API ---------------------------------------------------------------------
     def update(self, raw_hop: np.ndarray, denoised_hop: Optional[np.ndarray] = None) -> Optional[Reading]:
@@ -167,6 +192,8 @@ class PitchTracker:
     def _reading(self) -> Reading:
         t = self.t
         self._reading_idx += 1
+        if self.guide is not None:       # every reading (its memory steps with the signal)
+            self.guide_note = self.guide.listen(self._rings["raw"].last(self.guide.window))
         decision = "den" if self._have_den else "raw"
         self._onsets.detect(self._rings[decision], reading_index=self._reading_idx, n_hops=self._n_hops)
         if 10 * math.log10(self._level() + TINY) < self.p.silence_dbfs:
@@ -179,6 +206,9 @@ class PitchTracker:
         summed, per_partial, values = self._grid.salience(C, W)
         candidates = candidate_f0s(self._grid, summed, per_partial, values)
         add_lone_peak(self._grid, C, candidates)
+        f_guide = G.guide_candidate(candidates, self.guide_note, self.gp, grid_hz=self._grid.grid, summed=summed)
+        if f_guide is not None:
+            candidates.append(f_guide)
         self._update_tracks(candidates, per_partial, W, spectra, summed=summed)
         shown = self._choose()
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
@@ -253,10 +283,12 @@ class PitchTracker:
         for tr in self._tracks:
             tr.salience = self._grid.near(salience, tr.f)
             tr.summed = self._grid.near(summed_l, tr.f) if summed_l is not None else -math.inf
-        order = measurement_order(self._tracks, self._shown, idx)
-        for tr in order[p.max_estimates:]:
+        order = G.guided_order(measurement_order(self._tracks, self._shown, idx), self.guide_note, self.gp)
+        measure = G.tracks_to_measure(order, self._shown, self.guide_note, self.gp, budget=p.max_estimates,
+                                      midi_range=getattr(self.guide, "midi_range", None))
+        for tr in order:
             tr.skipped = True
-        for tr in order[: p.max_estimates]:
+        for tr in measure:
             tr.skipped, tr.measured = False, idx
             if tr.n_est == 0 and self._frames_after_start(tr) is None:
                 tr.waited += 1      # too young for frames that resolve its partials: not a miss
@@ -337,7 +369,13 @@ class PitchTracker:
         return None
 
     def _choose(self) -> Optional[Track]:
-        cur = choose_shown(self._tracks, self._shown, self.p, self._reading_idx)
+        p, idx = self.p, self._reading_idx
+        cur = choose_shown(self._tracks, self._shown, p, idx)
+        if self.guide_note is not None:
+            cur = G.guided_choice(self._tracks, self._shown, cur, self.guide_note, self.gp,
+                                  ready=lambda tr: is_ready(tr, p), strength=lambda tr: strength(tr, p, idx),
+                                  alive=lambda tr: may_stay_shown(tr, p),
+                                  midi_range=getattr(self.guide, "midi_range", None))
         if cur is not self._shown:
             self._shown_midi = None
         self._shown = cur
@@ -346,14 +384,15 @@ class PitchTracker:
 
 def track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
           params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None,
-          denoised: Optional[np.ndarray] = None) -> List[Reading]:
+          denoised: Optional[np.ndarray] = None, guide: Optional["G.Guide"] = None) -> List[Reading]:
     """Run a fresh :class:`PitchTracker` over a whole mono signal ``x`` (float ``(n,)``;
-    a trailing partial hop is dropped) and return its readings in time order."""
+    a trailing partial hop is dropped) and return its readings in time order (``guide``: see
+    :class:`PitchTracker`)."""
     x = np.asarray(x, dtype=np.float64).ravel()
     d = None if denoised is None else np.asarray(denoised, dtype=np.float64).ravel()
     if d is not None and d.shape != x.shape:
         raise ValueError(f"denoised signal shape {d.shape} differs from the raw {x.shape}")
-    tr = PitchTracker(sample_rate=sample_rate, hop=hop, params=params, notes=notes)
+    tr = PitchTracker(sample_rate=sample_rate, hop=hop, params=params, notes=notes, guide=guide)
     out: List[Reading] = []
     for i in range(len(x) // hop):
         s = slice(i * hop, (i + 1) * hop)

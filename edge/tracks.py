@@ -240,10 +240,7 @@ def choose_shown(tracks: List[Track], shown: Optional[Track], p: PitchParams, re
     """The track to show: keep the shown one while it lasts; a freshly plucked, clearly
     stronger note, or any far stronger one, takes over (strength: :func:`strength`), or the
     note an octave (twelfth) below; otherwise the best ready track."""
-    cur = shown
-    if cur is not None and (cur.unsteady >= p.release_readings
-                            or (cur.unsteady and cur.n_est < p.established_readings)):
-        cur = None          # a young note must stay steady; an established one may falter
+    cur = shown if shown is not None and may_stay_shown(shown, p) else None
     if cur is not None:
         cur = _challenger(tracks, cur, p, reading) or _track_below(tracks, cur, p) or cur
     if cur is None:
@@ -251,6 +248,12 @@ def choose_shown(tracks: List[Track], shown: Optional[Track], p: PitchParams, re
         if ready:
             cur = max(ready, key=lambda tr: strength(tr, p, reading))
     return cur
+
+
+def may_stay_shown(tr: Track, p: PitchParams) -> bool:
+    """The shown track may stay shown (while no other takes over): a young note must stay
+    steady; an established one may falter for fewer than ``release_readings`` readings."""
+    return tr.unsteady < p.release_readings and not (tr.unsteady and tr.n_est < p.established_readings)
 
 
 def _pending_below(tracks: List[Track], tr: Track, p: PitchParams) -> bool:

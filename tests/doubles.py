@@ -1,12 +1,14 @@
 """Test doubles (never installed): a pyaudio stand-in with injectable overflows and
 ``IOError`` hiccups (:class:`FakePyAudio`, :class:`FakeStream`) for
-``MicSource(pyaudio_module=...)``, and a sink that keeps the readings (:class:`ListSink`)."""
+``MicSource(pyaudio_module=...)``, a sink that keeps the readings (:class:`ListSink`), and a
+scripted guide standing in for the guitar-pitch model (:class:`FakeGuide`)."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 import numpy as np
 
+from cleartune.edge.guide import GuideNote
 from cleartune.edge.reading import Reading
 from cleartune.edge.sources import PA_INPUT_OVERFLOWED
 
@@ -133,3 +135,34 @@ class ListSink:
 
     def close(self) -> None:
         self.closed = True
+
+
+class FakeGuide:
+    """Stands in for the guitar-pitch model as the tracker's guide
+    (:class:`~cleartune.edge.guide.Guide`): from ``onset_s`` [s] on it names MIDI note
+    ``midi`` with probability ``prob`` ("no guitar" ``no_guitar``); before, it hears no guitar
+    (``no_guitar`` = 1).  ``calls`` counts readings heard (``listen``), ``windows`` the
+    length of each raw window it was given; reading ``i`` (1-based) is at
+    ``i * reading_s`` [s]."""
+
+    window = 4096
+    midi_range = (35, 88)            # B1 .. E6, the model's range
+
+    def __init__(self, midi: int, *, prob: float = 0.9, no_guitar: float = 0.05, onset_s: float = 0.0,
+                 reading_s: float = 1024 / 22050) -> None:
+        self.midi, self.prob, self.no_guitar = int(midi), float(prob), float(no_guitar)
+        self.onset_s, self.reading_s = float(onset_s), float(reading_s)
+        self.calls = 0
+        self.windows: list[int] = []
+
+    def listen(self, raw: np.ndarray) -> GuideNote:
+        self.calls += 1
+        self.windows.append(len(raw))
+        if self.calls * self.reading_s < self.onset_s:
+            return GuideNote(self.midi, 0.0, 1.0, 0.0)
+        rest = max(0.0, 1.0 - self.prob - self.no_guitar)
+        return GuideNote(self.midi, self.prob, self.no_guitar, rest)
+
+    def reset(self) -> None:
+        self.calls = 0
+        self.windows = []

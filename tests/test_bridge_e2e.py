@@ -1,5 +1,5 @@
-"""End to end: a WAV through `cleartune run` (the default pipeline, with the shipped int8
-denoiser) to a serial port (loop://) and mock GPIO; what arrives matches `cleartune analyze
+"""End to end: a WAV through `cleartune run` (the default pipeline, with the shipped
+guitar-pitch model) to a serial port (loop://) and mock GPIO; what arrives matches `cleartune analyze
 --json`.  Shutdown on SIGINT/SIGTERM in a real process: tests/test_shutdown.py."""
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def analyzed(wav) -> list[dict]:
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main(["analyze", wav, "--json"]) == 0  # the default pipeline: the shipped int8 denoiser
+        assert main(["analyze", wav, "--json"]) == 0  # the default pipeline: the shipped guitar-pitch model
     rows = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert len(rows) >= 10 and any(r["note"] == "A2" for r in rows)
     return rows
@@ -74,7 +74,10 @@ def test_run_to_loop_serial_and_mock_gpio_matches_analyze(wav, analyzed, monkeyp
     rc = main(["run", "--input", wav, "--output", "serial:loop://", "--wire", "binary",
                "--output", "gpio", "--gpio-pin-factory", "mock", "--in-tune-cents", "2", "--verbose"])
     assert rc == 0
-    assert "denoiser: edge_int8.tflite" in capsys.readouterr().err  # the shipped model ran
+    from cleartune.edge.guitar_model import DEFAULT_MODEL_NAME, default_model_path
+
+    err = capsys.readouterr().err   # the default pipeline ran: the shipped guitar-pitch model, once it ships
+    assert (f"guide: {DEFAULT_MODEL_NAME}" if default_model_path() else "model: none (tracker alone)") in err
     assert ports and not ports[0].is_open  # closed at the end
 
     frames = FrameDecoder(synced=True).feed(bytes(recorded))

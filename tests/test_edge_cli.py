@@ -14,7 +14,7 @@ import scipy.io.wavfile
 from doubles import FakePyAudio, FakeStream
 
 from cleartune.cli import build_parser, main
-from cleartune.edge import denoiser as D
+from cleartune.edge import guitar_model as GM
 from cleartune.edge.errors import AudioInputError
 from cleartune.edge.params import EDGE
 from cleartune.firmware_bridge import cli_run
@@ -199,11 +199,11 @@ def test_analyze_bad_model_and_bad_options(wavs, tmp_path, capsys):
 
 
 def test_analyze_without_shipped_model_notes_it(wavs, capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(D, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(GM, "MODELS_DIR", tmp_path)
     rc = main(["analyze", wavs["a2"], "--json"])
     out, err = capsys.readouterr()
     assert rc == 0 and lines_of(out)
-    assert err.startswith("cleartune analyze: note: no denoiser model shipped") and err.count("\n") == 1
+    assert err.startswith("cleartune analyze: note: no guitar-pitch model shipped") and err.count("\n") == 1
 
 
 def test_analyze_mode_note(wavs, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from doubles import FakePyAudio, FakeStream, ListSink
 
-from cleartune.edge import denoiser as D
+from cleartune.edge import guitar_model as GM
 from cleartune.edge.errors import ModelLoadError
 from cleartune.edge.notes import NoteError
 from cleartune.edge.params import EDGE
@@ -16,6 +16,7 @@ from cleartune.edge.sources import MicSource
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 FLOAT = MODELS / "tiny_mask_float32.tflite"
+GUITAR = MODELS / "tiny_guitar_pitch_int8.tflite"      # a development guitar-pitch model (2.1 M MAC per call)
 SR, HOP = EDGE.sample_rate, EDGE.hop
 LATENCY = EDGE.n_fft - EDGE.hop
 #: Readings the product promises per second of audio.
@@ -119,15 +120,58 @@ def test_resolve_mode():
         resolve_mode("loud")
 
 
+def _ship_guitar_model(monkeypatch, where: Path) -> Path:
+    """Make the fixture guitar-pitch model the shipped one (edge/models/ moved to ``where``)."""
+    import shutil
+
+    monkeypatch.setattr(GM, "MODELS_DIR", where)
+    dst = where / GM.DEFAULT_MODEL_NAME
+    shutil.copy(GUITAR, dst)
+    shutil.copy(GUITAR.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
 def test_missing_shipped_model_is_a_notice_but_an_explicit_one_is_an_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(D, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(GM, "MODELS_DIR", tmp_path)
     t = Tuner(TunerConfig(), tracker=Recorder())
-    assert t.denoiser is None and "no denoiser model shipped" in t.notice
-    (tmp_path / D.DEFAULT_MODEL_NAME).write_bytes(b"broken")
+    assert t.denoiser is None and t.guide is None and "no guitar-pitch model shipped" in t.notice
+    (tmp_path / GM.DEFAULT_MODEL_NAME).write_bytes(b"broken")
     t = Tuner(TunerConfig(), tracker=Recorder())
-    assert t.denoiser is None and "cannot be used" in t.notice and "\n" not in t.notice
+    assert t.guide is None and "cannot be used" in t.notice and "\n" not in t.notice
     with pytest.raises(ModelLoadError):
         Tuner(TunerConfig(model=str(tmp_path / "missing.tflite")), tracker=Recorder())
+
+
+def test_default_runs_the_shipped_guitar_pitch_model_once_per_reading(monkeypatch, tmp_path):
+    """The default pipeline: the shipped guitar-pitch model guides the tracker (no mask, no
+    delay), heard once per reading on the newest raw window."""
+    from cleartune.edge.guide import ModelGuide
+    from cleartune.train import synth
+
+    _ship_guitar_model(monkeypatch, tmp_path)
+    stats = Stats()
+    tuner = Tuner(TunerConfig(), stats=stats)
+    assert isinstance(tuner.guide, ModelGuide) and tuner.tracker.guide is tuner.guide
+    assert tuner.denoiser is None and tuner.delay_samples == 0 and tuner.notice is None
+    assert tuner.describe().startswith(f"guide: {GM.DEFAULT_MODEL_NAME}")
+    x, _ = synth.plucked_string(110.0, duration=1.5)
+    readings = analyze_samples(x, tuner)
+    assert len(readings) == len(x) // (4 * HOP) and stats.count("guide") == len(readings)
+    assert tuner.tracker.guide_note is not None and 35 <= tuner.tracker.guide_note.midi <= 88
+    assert [r.t for r in readings] == [r.t for r in analyze_samples(x, Tuner(TunerConfig(denoise=False)))]
+
+
+def test_the_model_kind_decides_how_it_runs(monkeypatch, tmp_path):
+    """A mask from an explicit path denoises every hop (raw delayed to match); a guitar-pitch
+    model from an explicit path guides; --no-denoise runs no model even when one is shipped."""
+    _ship_guitar_model(monkeypatch, tmp_path)
+    mask = Tuner(TunerConfig(model=str(FLOAT)))
+    assert mask.denoiser is not None and mask.guide is None and mask.delay_samples == LATENCY
+    assert mask.tracker.guide is None and mask.describe().startswith("denoiser: ")
+    guided = Tuner(TunerConfig(model=str(GUITAR)))
+    assert guided.guide is not None and guided.denoiser is None and guided.delay_samples == 0
+    alone = Tuner(TunerConfig(denoise=False))
+    assert alone.guide is None and alone.denoiser is None and alone.tracker.guide is None and alone.notice is None
 
 
 def test_run_stream_from_a_faulty_microphone_keeps_going():

@@ -7,7 +7,7 @@ teardown of scipy and LiteRT is left out of that second: on a loaded 2-core mach
 took 1-3 s), no traceback, every reading it made is on stdout as a complete JSON line (as many as it says it
 made), the serial port (a pty) got every frame in order plus the clearing frame and was
 closed, and the GPIO LEDs (a mock pin factory) were switched off and released.  The default
-pipeline runs, with the shipped int8 denoiser."""
+pipeline runs, with the shipped guitar-pitch model."""
 from __future__ import annotations
 
 import json
