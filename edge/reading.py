@@ -2,10 +2,12 @@
 
 JSON-lines contract (kept stable; evaluation reads it)::
 
-    {"file": "a.wav", "t": 0.52, "note": "A2", "cents": -3.12, "f0_hz": 109.80, "confidence": 0.93}
+    {"file": "a.wav", "t": 0.52, "note": "A2", "cents": -3.124, "f0_hz": 109.80232, "confidence": 0.93}
 
 ``file`` only when several inputs are given; ``note``, ``cents`` and ``f0_hz`` are all
-``null`` when nothing should be shown.
+``null`` when nothing should be shown.  Digits that carry the tracker's precision:
+``cents`` to :data:`CENTS_DECIMALS` (0.001 cent), ``f0_hz`` to :data:`F0_DECIMALS`
+(rounding below 0.0003 cent even at B0, 30.87 Hz).
 """
 from __future__ import annotations
 
@@ -13,6 +15,12 @@ import json
 import math
 from dataclasses import dataclass
 from typing import Any, Optional
+
+
+#: Decimals of ``cents`` in JSON (0.001 cent).
+CENTS_DECIMALS = 3
+#: Decimals of ``f0_hz`` in JSON: 0.5e-5 Hz is 0.00028 cent at B0 (30.87 Hz), less above.
+F0_DECIMALS = 5
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class Reading:
         if self.note is None:
             d.update(note=None, cents=None, f0_hz=None)
         else:
-            d.update(note=self.note, cents=round(float(self.cents), 2), f0_hz=round(float(self.f0_hz), 3))
+            d.update(note=self.note, cents=round(float(self.cents), CENTS_DECIMALS),
+                     f0_hz=round(float(self.f0_hz), F0_DECIMALS))
         c = float(self.confidence)
         d["confidence"] = round(c if math.isfinite(c) else 0.0, 3)
         return d

@@ -252,3 +252,26 @@ def test_recorded_strings_never_read_below_their_range():
     low = [(round(r.t, 2), r.note) for r in rs if r.note is not None and r.midi < 40]
     assert not low, low
     assert {"E2", "A2", "D3", "G3", "B3", "E4"} <= {r.note for r in rs if r.note}
+
+
+def test_json_digits_carry_the_precision():
+    """f0_hz rounding below 0.001 cent at B0, cents to 0.001; keys unchanged."""
+    import json
+
+    from cleartune.edge.reading import Reading
+
+    for f in (30.87, 30.8677, 61.7354, 440.0, 4186.009):
+        for eps in (0.0, 1.234567e-4, 3.3e-6, 7.77e-6):
+            r = Reading(t=1.0, note="B0", cents=-12.345678, f0_hz=f + eps, confidence=0.9, midi=23)
+            d = json.loads(r.to_json())
+            assert set(d) == {"t", "note", "cents", "f0_hz", "confidence"}
+            assert abs(1200 * math.log2(d["f0_hz"] / (f + eps))) < 0.001
+            assert d["cents"] == -12.346
+    # what analyze --json writes for a sine at B0 -12.3456 cents: to 0.001 cent (2 decimals
+    # would be 0.0044 off, 3 decimals of f0_hz 0.028 cent)
+    c = -12.3456
+    f = note_to_hz("B0") * 2 ** (c / 1200)
+    d = [json.loads(r.to_json()) for r in track(S.sine(f)) if r.note is not None and r.t > ONSET + 0.5]
+    assert len(d) >= 20
+    assert np.median([abs(x["cents"] - c) for x in d]) <= 0.002, sorted({x["cents"] for x in d})
+    assert np.median([abs(1200 * math.log2(x["f0_hz"] / f)) for x in d]) <= 0.002
