@@ -13,7 +13,8 @@
 # needs the Debian package qemu-user-static (installed here when run as root or with sudo)
 # and keeps its aarch64 sysroot and pip environments in /tmp/arm64-cache (ARM64_CACHE).
 # Resumable: each step that passed is remembered for this exact tree (commit + uncommitted
-# changes) in /tmp/cleartune-pi-check (PI_WORK) and skipped on a rerun; PI_FRESH=1 redoes all.
+# changes + untracked files) in /tmp/cleartune-pi-check (PI_WORK) and skipped on a rerun;
+# PI_FRESH=1 redoes all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -36,8 +37,13 @@ fi
 # --- which tree is checked: the commit plus any uncommitted change to tracked files
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 changed=$(git status --porcelain --untracked-files=no 2>/dev/null | cut -c4- | tr '\n' ' ' || true)
+# (the key covers what the wheel and the tests are made of, not the results this check writes)
+src=(cleartune edge firmware_bridge train quantize bench tests scripts pyproject.toml
+     ':(exclude)bench/results' ':(exclude)quantize/results')
 key=$(
-  { echo "$commit pi$PI"; git diff HEAD 2>/dev/null || true; } | sha256sum | cut -c1-16)
+  { echo "$commit pi$PI"; git diff HEAD -- "${src[@]}" 2>/dev/null || true
+    git ls-files -o --exclude-standard -z -- "${src[@]}" 2>/dev/null | xargs -0 -r sha256sum 2>/dev/null || true
+  } | sha256sum | cut -c1-16)
 work="${PI_WORK:-/tmp/cleartune-pi-check}/$key"
 [ "${PI_FRESH:-0}" = 1 ] && rm -rf "$work"
 mkdir -p "$work"
@@ -73,7 +79,7 @@ write_record() {  # $1 = PASSED | FAILED (at ...)
     if [ -f "$work/tests.log" ]; then
       echo "Files: $(cat "$work/tests.files" 2>/dev/null)"
       echo
-      echo '```'; grep -E '^(FAILED|ERROR)|[0-9]+ (passed|failed)' "$work/tests.log" | tail -15; echo '```'
+      echo '```'; grep -E '^(FAILED|ERROR|SKIPPED)|[0-9]+ (passed|failed)' "$work/tests.log" | tail -15; echo '```'
     else echo "not reached"; fi
     echo
     echo "## 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
@@ -111,21 +117,31 @@ build_wheel() { rm -rf "$work/wheel"; "$PY" -m pip wheel -q --disable-pip-versio
 step wheel build_wheel
 whl=$(ls "$work"/wheel/cleartune-*.whl)
 echo "   edge deps: $edge_deps"
-specs="$edge_deps pytest $whl"
-arm() { (cd "$work" && "$TOOL" --pi "$PI" --pip "$specs" -- "$@"); }  # outside the checkout: its cleartune/ would shadow the wheel
-step install arm -c "
+# The dependencies' environment is cached by the harness (keyed on these specs, so it is built
+# once); this tree's cleartune wheel is installed on its own, with pip under emulation, into
+# $work/site, which the runs below put on the path.
+specs="$edge_deps pytest"
+arm() { (cd "$work" && "$TOOL" --pi "$PI" --pip "$specs" --path "$work/site" -- "$@"); }  # outside the checkout: its cleartune/ would shadow the wheel
+install_wheel() {
+  rm -rf "$work/site"
+  (cd "$work" && "$TOOL" --pi "$PI" --pip "$specs" -- -m pip install -q --no-deps --no-compile \
+     --disable-pip-version-check --target "$work/site" "$whl") || return 1
+  arm -c "
 import importlib.util, platform, sys, cleartune, cleartune.edge.pipeline, cleartune.firmware_bridge.outputs, pyaudio
 assert platform.machine() == 'aarch64', platform.machine()
+assert cleartune.__file__.startswith('$work/site/'), cleartune.__file__
 assert importlib.util.find_spec('tensorflow') is None, 'tensorflow must not be installed on the edge'
 print('aarch64 install ok:', platform.machine(), 'CPython', sys.version.split()[0], '- cleartune', cleartune.__version__,
-      'without tensorflow; pyaudio', pyaudio.__version__)
+      'from its wheel, without tensorflow; pyaudio', pyaudio.__version__)
 "
+}
+step install install_wheel
 list_versions() {
   local envpy envdir
   envpy=$("$TOOL" --pi "$PI" --pip "$specs" --print-python)
   envdir=$(dirname "$(dirname "$envpy")")
-  # pip's own records: NAME-VERSION.dist-info
-  find "$envdir/lib/python3.11/site-packages" -maxdepth 1 -name '*.dist-info' -printf '%f\n' \
+  # pip's own records: NAME-VERSION.dist-info (the dependencies' environment, then this wheel)
+  find "$envdir/lib/python3.11/site-packages" "$work/site" -maxdepth 1 -name '*.dist-info' -printf '%f\n' \
     | sed -E 's/\.dist-info$//; s/-([^-]+)$/==\1/' | sort -f
   # Debian packages unpacked into the sysroot (python, pyaudio, portaudio)
   grep -E '^(python3\.11|python3-pyaudio|libportaudio2)_' "${ARM64_CACHE:-/tmp/arm64-cache}/sysroot/.unpacked" \
@@ -142,14 +158,14 @@ echo "$tests" > "$work/tests.files"
 # (with the data files the tests read: the demo recording, the wire-format spec, the example config)
 rm -rf "$work/src" && mkdir -p "$work/src" && cp -r "$REPO/tests" "$REPO/edge" "$REPO/firmware_bridge" "$work/src/"
 # shellcheck disable=SC2086  # the test files: word splitting intended
-run_tests() { (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" -- -m pytest -q -p no:cacheprovider -m "not tf" $tests); }
+run_tests() { (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" --path "$work/site" -- -m pytest -q -rs -p no:cacheprovider -m "not tf" $tests); }
 step tests run_tests
 
 echo "== 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
 model="$REPO/edge/models/edge_int8.tflite"
 parity() {
-  "$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/x86.npy"
-  arm "$REPO/scripts/int8_parity.py" "$model" --out "$work/arm.npy"
+  echo "$(uname -m): $("$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/x86.npy")"
+  echo "aarch64: $(arm "$REPO/scripts/int8_parity.py" "$model" --out "$work/arm.npy")"
   "$PY" - "$work/x86.npy" "$work/arm.npy" "$(sha256sum "$model" | cut -c1-16)" <<'PYEOF'
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
