@@ -8,6 +8,7 @@ tell a guitar from an oboe.  The guide joins them, once per tracker reading::
     note = guide.listen(raw_window)        # GuideNote(midi, prob, no_guitar, runner_up)
     is_confident(note, gp)                 # the model names a guitar note: a majority
     still_named(note)                      # ... or, to keep a note shown, a plurality
+    looks_for_candidates(shown, note, ...) # (speed) no search for other notes while it agrees
     guide_candidate(cands, note, ...)      # (a) the model's note becomes a candidate f0
     guided_order(order, note, gp)          # the track naming the note is measured first
     tracks_to_measure(order, ...)          # (speed) fewer precise estimates while it agrees
@@ -53,7 +54,7 @@ MODEL_A4_HZ = 440.0
 
 __all__ = ["GuideParams", "Guide", "GuideNote", "ModelGuide", "heard_note", "is_confident", "still_named",
            "nominal_hz", "names_note", "below_guide_range",
-           "guide_candidate", "guided_order", "tracks_to_measure", "guided_choice"]
+           "looks_for_candidates", "guide_candidate", "guided_order", "tracks_to_measure", "guided_choice"]
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,17 @@ def tracks_to_measure(order: Sequence, shown, note: Optional[GuideNote], gp: Gui
         return list(order[:budget])
     naming = [tr for tr in order if names_note(tr.f, note.midi, gp)][: gp.guided_estimates]
     return [tr for tr in order if tr in naming or below_guide_range((tr,), note, midi_range, gp)][:budget]
+
+
+def looks_for_candidates(shown, note: Optional[GuideNote], gp: GuideParams, *,
+                         midi_range: Optional[tuple[int, int]] = None, max_harmonic: int = 4) -> bool:
+    """Whether the tracker looks for new candidate f0s this reading: not while the shown track
+    (``.f`` [Hz]) names the model's confident note, unless that note could be a harmonic
+    (2..``max_harmonic``) of a note below the guide's ``midi_range`` (which only the DSP can
+    find).  (Speed: no other note could take over.)"""
+    if shown is None or not is_confident(note, gp) or not names_note(shown.f, note.midi, gp):
+        return True
+    return midi_range is not None and nominal_hz(note.midi) / max_harmonic < nominal_hz(midi_range[0])
 
 
 def guided_order(order: Sequence, note: Optional[GuideNote], gp: GuideParams) -> List:

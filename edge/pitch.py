@@ -101,6 +101,7 @@ class PitchTracker:
         self.lag = p.reading_hops * self.hop                  # samples between readings
         self._frame_pairs = self._frame_pair_choices()
         self.guide, self.gp = guide, guide_params if guide_params is not None else G.GuideParams()
+        self._guide_range = getattr(guide, "midi_range", None)
         need = max(self.windows[-1], int(getattr(guide, "window", 0)))        # (the guide's window too)
         ring = self._ring_len = int(math.ceil((need + self.lag) / self.hop)) * self.hop
         self._rings = {"raw": SampleRing(ring, self.hop), "den": SampleRing(ring, self.hop)}
@@ -204,8 +205,10 @@ class PitchTracker:
         W = self._decision_window()
         C = self._candidate_map(spectra, W)
         summed, per_partial, values = self._grid.salience(C, W)
-        candidates = candidate_f0s(self._grid, summed, per_partial, values)
-        add_lone_peak(self._grid, C, candidates)
+        candidates: List[float] = []
+        if G.looks_for_candidates(self._shown, self.guide_note, self.gp, midi_range=self._guide_range):
+            candidates = candidate_f0s(self._grid, summed, per_partial, values)
+            add_lone_peak(self._grid, C, candidates)
         f_guide = G.guide_candidate(candidates, self.guide_note, self.gp, grid_hz=self._grid.grid, summed=summed)
         if f_guide is not None:
             candidates.append(f_guide)
@@ -285,7 +288,7 @@ class PitchTracker:
             tr.summed = self._grid.near(summed_l, tr.f) if summed_l is not None else -math.inf
         order = G.guided_order(measurement_order(self._tracks, self._shown, idx), self.guide_note, self.gp)
         measure = G.tracks_to_measure(order, self._shown, self.guide_note, self.gp, budget=p.max_estimates,
-                                      midi_range=getattr(self.guide, "midi_range", None))
+                                      midi_range=self._guide_range)
         for tr in order:
             tr.skipped = True
         for tr in measure:
@@ -375,7 +378,7 @@ class PitchTracker:
             cur = G.guided_choice(self._tracks, self._shown, cur, self.guide_note, self.gp,
                                   ready=lambda tr: is_ready(tr, p), strength=lambda tr: strength(tr, p, idx),
                                   alive=lambda tr: may_stay_shown(tr, p),
-                                  midi_range=getattr(self.guide, "midi_range", None))
+                                  midi_range=self._guide_range)
         if cur is not self._shown:
             self._shown_midi = None
         self._shown = cur

@@ -207,3 +207,25 @@ def test_the_tracker_measures_fewer_tracks_while_the_guide_agrees():
     assert all(G.names_note(f, 55, GP) for f in measured["guided"])
     assert len(measured["guided"]) < len(measured["alone"])
     assert any(not G.names_note(f, 55, GP) for f in measured["alone"])
+
+
+def test_no_candidate_search_while_the_guide_names_the_shown_note(monkeypatch):
+    """While the shown note is the guide's (and no note below the model's range could have it
+    as a harmonic: E4 and up), the tracker does not look for other notes (speed); a low note
+    (G3, possibly the octave of a B0..G1 string) keeps the search."""
+    import cleartune.edge.pitch as P
+
+    calls = []
+    real = P.candidate_f0s
+    monkeypatch.setattr(P, "candidate_f0s", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for f0, searched in ((329.63, False), (196.0, True)):
+        x, _ = _string_and_louder_tone(f0, 1.5 * f0, louder_db=-6.0)
+        tr = PitchTracker(guide=FakeGuide(_midi(f0), onset_s=ONSET))
+        n_settled = 0
+        for i in range(len(x) // EDGE.hop):
+            calls.clear()
+            r = tr.update(x[i * EDGE.hop:(i + 1) * EDGE.hop])
+            if r is not None and SETTLED[0] <= r.t <= SETTLED[1]:
+                assert r.note == midi_to_name(_midi(f0))
+                n_settled += len(calls)
+        assert (n_settled > 0) == searched, (f0, n_settled)
