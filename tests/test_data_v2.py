@@ -117,6 +117,7 @@ def test_shared_sources_sees_a_source_in_both_pools():
 
 
 @needs_tools
+@pytest.mark.timeout(900)
 def test_mix_is_clean_plus_noise_and_types_match(built):
     for d, rows in built.values():
         for r in rows:
@@ -136,6 +137,7 @@ def test_mix_is_clean_plus_noise_and_types_match(built):
 
 
 @needs_tools
+@pytest.mark.timeout(900)
 def test_hard_cases_hold_their_pitch_relation(built):
     seen = set()
     for d, rows in built.values():
@@ -156,6 +158,7 @@ def test_hard_cases_hold_their_pitch_relation(built):
 
 
 @needs_tools
+@pytest.mark.timeout(900)
 def test_eval_clips_have_the_pluck_early_enough(built):
     _, rows = built["eval"]
     for r in rows:

@@ -39,9 +39,25 @@ import numpy as np
 from cleartune.edge.errors import DataError
 
 from . import dataset as ds
-from .build import (FORMAT, FORMAT_VERSION, OUTPUT_DIRS, PARTS_DIR, BuildConfig, BuildReport, _atomic_text, _bar,
-                    _Cache, _check_resume, _jsonable, _remove_stale_temporaries, _split_counts, _unjson, _versions,
-                    _write_info, dir_bytes)
+from .build import (
+    FORMAT,
+    FORMAT_VERSION,
+    OUTPUT_DIRS,
+    PARTS_DIR,
+    BuildConfig,
+    BuildReport,
+    _atomic_text,
+    _bar,
+    _Cache,
+    _check_resume,
+    _jsonable,
+    _remove_stale_temporaries,
+    _split_counts,
+    _unjson,
+    _versions,
+    _write_info,
+    dir_bytes,
+)
 from .sources import SourceRecord
 
 NOISE_TYPES = ("harmonic", "environmental", "mixed")
@@ -100,7 +116,7 @@ def plan_v2(config: BuildConfig, items: list[SourceRecord], item_splits: list[st
         groups: dict[Any, list[int]] = {}
         for i, v in enumerate(snrs):
             groups.setdefault(v if config.snrs else math.isfinite(v), []).append(i)
-        for key, idx in groups.items():
+        for idx in groups.values():
             if not all(math.isfinite(snrs[i]) for i in idx):
                 for i in idx:
                     types[i] = "clean"

@@ -269,12 +269,12 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import numpy as np
 
     from .build import dir_bytes
     from .dataset import load_info, load_metadata
-
-    from pathlib import Path
 
     info = load_info(args.dir)
     rows = load_metadata(args.dir)

@@ -31,8 +31,20 @@ import numpy as np
 from cleartune.edge.errors import DataError
 
 from .packaged import SOUNDFONTS, SPEECH_PACKAGES, inventory, read_excerpt
-from .sources import (F0_WINDOW_S, GM_NAMES, GM_RANGE, RENDER_RATE, SourceRecord, _fade_out, _normalise_peak,
-                      _pattern, _talk, _write, _write_json, render_midi)
+from .sources import (
+    F0_WINDOW_S,
+    GM_NAMES,
+    GM_RANGE,
+    RENDER_RATE,
+    SourceRecord,
+    _fade_out,
+    _normalise_peak,
+    _pattern,
+    _talk,
+    _write,
+    _write_json,
+    render_midi,
+)
 
 GUITAR_PROGRAMS = tuple(range(24, 32))
 V2_GUITAR_NAMES = {24: "nylon_guitar", 25: "steel_guitar", 26: "jazz_guitar", 27: "clean_electric_guitar",
