@@ -276,3 +276,10 @@ def test_json_digits_carry_the_precision():
     assert len(d) >= 20
     assert np.median([abs(x["cents"] - c) for x in d]) <= 0.002, sorted({x["cents"] for x in d})
     assert np.median([abs(1200 * math.log2(x["f0_hz"] / f)) for x in d]) <= 0.002
+
+
+def test_a_clear_tone_reads_with_high_confidence():
+    """A sine or a fork is as sure a note as a string: confidence near 1 once settled."""
+    for x in (S.sine(110.0), S.tuning_fork(440.0), S.sine(30.87), S.harmonic_series(220.0)):
+        conf = [r.confidence for r in track(x) if r.note is not None and r.t > ONSET + 0.5]
+        assert conf and np.median(conf) >= 0.9, np.median(conf)
