@@ -29,7 +29,10 @@ Rules (parameters in :class:`GuideParams`):
     ``agree_cents`` of the note's nominal frequency) win: the shown track keeps its place
     while it names the note (a louder, sustained note of another instrument cannot take over),
     and a ready track naming the note replaces a shown one that does not (this also settles
-    an octave ambiguity: the octave the model names wins).  The tracks are measured in an
+    an octave ambiguity: the octave the model names wins).  Once shown, the note is *held*
+    while the model keeps naming it: if its track is lost (a decaying string under louder
+    instruments), no note is shown rather than another one, until a track naming it is
+    ready again.  The tracks are measured in an
     order that puts the one naming the note first (a weak string is measured every reading).
 (c) The guide never touches a frequency: the shown pitch is the DSP's estimate of the chosen
     track, on the raw signal, exactly as without a guide.
@@ -54,7 +57,8 @@ MODEL_A4_HZ = 440.0
 
 __all__ = ["GuideParams", "Guide", "GuideNote", "ModelGuide", "heard_note", "is_confident", "still_named",
            "nominal_hz", "names_note", "below_guide_range",
-           "looks_for_candidates", "guide_candidate", "guided_order", "tracks_to_measure", "guided_choice"]
+           "looks_for_candidates", "guide_candidate", "guided_order", "tracks_to_measure", "guided_choice",
+           "held_note"]
 
 
 @dataclass(frozen=True)
@@ -216,9 +220,23 @@ def guided_order(order: Sequence, note: Optional[GuideNote], gp: GuideParams) ->
     return first + [tr for tr in order if not names_note(tr.f, note.midi, gp)] if first else list(order)
 
 
+def held_note(held: Optional[int], chosen_f: Optional[float], note: Optional[GuideNote], gp: GuideParams) -> Optional[int]:
+    """The note the guide holds after a reading: the model's note (MIDI) once the chosen track
+    (frequency ``chosen_f`` [Hz], None: nothing shown) names it while the model is confident,
+    kept (``held``) while that note stays :func:`still_named`; else None.  While a note is
+    held no other note is shown (:func:`guided_choice`): a string that fades into the noise
+    under a louder instrument shows no note rather than the instrument's."""
+    if note is None or not still_named(note):
+        return None
+    if chosen_f is not None and is_confident(note, gp) and names_note(chosen_f, note.midi, gp):
+        return note.midi
+    return held if held == note.midi else None
+
+
 def guided_choice(tracks: Sequence, shown, dsp_choice, note: Optional[GuideNote], gp: GuideParams, *,
                   ready: Callable[[object], bool], strength: Callable[[object], float],
-                  alive: Callable[[object], bool], midi_range: Optional[tuple[int, int]] = None):
+                  alive: Callable[[object], bool], midi_range: Optional[tuple[int, int]] = None,
+                  held: Optional[int] = None):
     """Rule (b): the track to show, given the DSP's own choice ``dsp_choice`` (may be None).
 
     Tracks have ``.f`` [Hz]; ``ready(tr)``: may be shown (measured, steady); ``alive(tr)``:
@@ -226,8 +244,10 @@ def guided_choice(tracks: Sequence, shown, dsp_choice, note: Optional[GuideNote]
     ``note``: the DSP's choice if it names the note; else the shown track while it names the
     note and stays alive; else the strongest ready track naming the note; else (no track
     names it) the DSP's choice.  While the note is only :func:`still_named` (a plurality),
-    the shown track naming it keeps its place.  Otherwise, and while a track below the guide's
-    ``midi_range`` has the note among its harmonics: the DSP's choice (rule d)."""
+    the shown track naming it keeps its place.  While the note is ``held`` (:func:`held_note`)
+    and no track naming it can be shown: no track (None), never another note.  Otherwise, and
+    while a track below the guide's ``midi_range`` has the note among its harmonics: the
+    DSP's choice (rule d)."""
     if note is None or not still_named(note):
         return dsp_choice
     if below_guide_range(tracks, note, midi_range, gp):
@@ -237,12 +257,13 @@ def guided_choice(tracks: Sequence, shown, dsp_choice, note: Optional[GuideNote]
         return dsp_choice
     if shown is not None and shown in tracks and names_note(shown.f, m, gp) and alive(shown):
         return shown
+    fallback = None if held == m else dsp_choice
     if not is_confident(note, gp):
-        return dsp_choice
+        return fallback
     agree: List = [tr for tr in tracks if names_note(tr.f, m, gp) and ready(tr)]
     if agree:
         return max(agree, key=strength)
-    return dsp_choice
+    return fallback
 
 
 # -- the model as a guide ---------------------------------------------------------------------------

@@ -146,6 +146,7 @@ class PitchTracker:
         self._shown: Optional[Track] = None
         self._shown_midi: Optional[int] = None
         self.guide_note: Optional[G.GuideNote] = None      # what the guide heard at the latest reading
+        self._guide_held: Optional[int] = None               # the guide's note held (guide.held_note)
         if self.guide is not None:
             self.guide.reset()
 
@@ -381,7 +382,8 @@ class PitchTracker:
             cur = G.guided_choice(self._tracks, self._shown, cur, self.guide_note, self.gp,
                                   ready=lambda tr: is_ready(tr, p), strength=lambda tr: strength(tr, p, idx),
                                   alive=lambda tr: may_stay_shown(tr, p),
-                                  midi_range=self._guide_range)
+                                  midi_range=self._guide_range, held=self._guide_held)
+            self._guide_held = G.held_note(self._guide_held, None if cur is None else cur.f, self.guide_note, self.gp)
         if cur is not self._shown:
             self._shown_midi = None
         self._shown = cur
