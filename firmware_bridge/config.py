@@ -215,12 +215,13 @@ class RunConfig:
                           flag="--tuning", shared_flag=True)
     target: Optional[str] = setting(None, TEXT, "target note of mode note, e.g. A4", toml="analysis.target",
                                     flag="--target", shared_flag=True)
-    model: Optional[str] = setting(None, TEXT, "denoiser .tflite, None for the shipped one", toml="analysis.model",
-                                   flag="--model", shared_flag=True)
+    model: Optional[str] = setting(None, TEXT, "model .tflite (its sidecar kind says how it runs: guitar-pitch "
+                                   "guides the tracker, mask denoises), None for the shipped guitar-pitch model",
+                                   toml="analysis.model", flag="--model", shared_flag=True)
     threads: Optional[int] = setting(None, INTEGER, "interpreter threads, None for the runtime's default (1)",
                                      toml="analysis.threads", flag="--threads", shared_flag=True, check=_above(0))
-    denoise: bool = setting(True, SWITCH, "run the denoiser (False: track the raw signal)", toml="analysis.denoise",
-                            flag="--no-denoise", shared_flag=True)
+    denoise: bool = setting(True, SWITCH, "run the model (False: the tracker alone on the raw signal)",
+                            toml="analysis.denoise", flag="--no-denoise", shared_flag=True)
     duration: Optional[float] = setting(None, NUMBER, "stop after S seconds of audio", flag="--duration",
                                         check=_above(0, " s"), metavar="S")
     realtime: bool = setting(False, SWITCH, "play a file input at real-time speed", flag="--realtime",
