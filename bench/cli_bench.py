@@ -59,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-clips", type=int, default=0, metavar="N",
                    help="clips scored, spread evenly over the SNRs (default 0 = all)")
     g.add_argument("--model", default=None, metavar="PATH",
-                   help="the new model (.tflite) for system tracker+model (skipped without it)")
+                   help="the new model (.tflite) for system tracker+model (default: the shipped "
+                        "edge/models/guitar_pitch_int8.tflite; skipped when there is none)")
     g.add_argument("--systems", default=None, metavar="LIST",
                    help="comma-separated subset of tracker,tracker+mask,tracker+model,harmonic_sum,pyin "
                         "(default all but pyin)")
@@ -168,11 +169,16 @@ def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
         raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.ALL_SYSTEMS)}")
     if args.model is not None and not Path(args.model).is_file():
         raise ModelLoadError(f"--model {args.model}: no such file")
+    model = args.model
+    if model is None:  # the pipeline's default model, once it ships
+        from cleartune.edge.guitar_model import default_model_path
+
+        model = default_model_path()
     data = Path(args.data or A.DEFAULT_DATA)
     if args.data is None and not (data / "metadata.csv").is_file():
         raise DataError(f"{data}: the leave-source-out evaluation set is not built yet "
                         "(cleartune data build --generator v2 --holdout ...); pass --data DIR, e.g. data/holdout")
-    r = A.evaluate_dataset(data, mask_model=int8, model=args.model, systems=systems, max_clips=args.max_clips,
+    r = A.evaluate_dataset(data, mask_model=int8, model=model, systems=systems, max_clips=args.max_clips,
                            split=args.split, seed=args.seed, threads=threads[0], partial_dir=out,
                            resume=not args.no_resume, command=cmd, log=log)
     paths = A.write_accuracy(r, out)
