@@ -147,6 +147,7 @@ class PitchTracker:
         self._shown_midi: Optional[int] = None
         self.guide_note: Optional[G.GuideNote] = None      # what the guide heard at the latest reading
         self._guide_held: Optional[int] = None               # the guide's note held (guide.held_note)
+        self._guide_f: Optional[float] = None                # the guide's candidate this reading [Hz]
         if self.guide is not None:
             self.guide.reset()
 
@@ -210,9 +211,11 @@ class PitchTracker:
         if G.looks_for_candidates(self._shown, self.guide_note, self.gp, midi_range=self._guide_range):
             candidates = candidate_f0s(self._grid, summed, per_partial, values)
             add_lone_peak(self._grid, C, candidates)
-        f_guide = G.guide_candidate(candidates, self.guide_note, self.gp, grid_hz=self._grid.grid, summed=summed)
+        f_guide = G.guide_candidate(candidates + [tr.f for tr in self._tracks], self.guide_note, self.gp,
+                                    grid_hz=self._grid.grid, summed=summed)
         if f_guide is not None:
             candidates.append(f_guide)
+        self._guide_f = f_guide
         self._update_tracks(candidates, per_partial, W, spectra, summed=summed)
         shown = self._choose()
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
@@ -306,13 +309,14 @@ class PitchTracker:
             self._shown = None
 
     def _add_tracks(self, candidates: List[float], salience: List[float], W: int) -> None:
-        """New tracks for the candidates no track follows, most salient first (one more right
-        after an onset: a pluck may bring two); a track born right after an onset starts there,
-        else it was present in the ``W``-sample frame that found it."""
+        """New tracks for the candidates no track follows, most salient first (the guide's
+        note before all; one more right after an onset: a pluck may bring two); a track born
+        right after an onset starts there, else it was present in the ``W``-sample frame that
+        found it."""
         p, idx, onsets = self.p, self._reading_idx, self._onsets
         fresh = idx - onsets.onset_reading <= p.onset_birth_readings
         new = [f for f in candidates if not any(abs(cents(f, tr.f)) < p.match_cents for tr in self._tracks)]
-        new.sort(key=lambda f: self._grid.near(salience, f), reverse=True)
+        new.sort(key=lambda f: (f == self._guide_f, self._grid.near(salience, f)), reverse=True)
         for f in new[: p.max_new_tracks + (1 if fresh else 0)]:
             if fresh and onsets.onset_sample is not None:
                 start, onset_born = onsets.onset_sample, True
