@@ -286,7 +286,7 @@ def decoder_norms(model_path: str | Path) -> Optional[np.ndarray]:
 
 def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant: Optional[Path], out: Path,
                  model: Optional[Path] = None, listen: int = 2, notes: Sequence[str] = (),
-                 command: str = "") -> dict[str, Any]:
+                 train_command: Optional[str] = None, command: str = "") -> dict[str, Any]:
     """Write the report (see the module docstring) and return its summary dict."""
     from cleartune.edge.fileio import atomic_write_text
     from cleartune.provenance import markdown_block, provenance
@@ -307,7 +307,8 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
     summ: dict[str, Any] = {"run": str(run), "epochs": n_ep, "steps_per_epoch": spe, "batch_size": batch,
                             "steps": int(n_ep * spe), "examples_seen": int(n_ep * spe * batch),
                             "training_seconds": round(secs, 1), "seconds_per_step": s_per_step,
-                            "train_config": cfg, "train_command": meta.get("command"),
+                            "train_config": cfg, "train_command": train_command or meta.get("command"),
+                            "train_mixes": ((meta.get("extra") or {}).get("data") or {}).get("train_mixes"),
                             "final_val_feat_mse": history["val_feat_mse"][-1] if n_ep else None,
                             "final_train_feat_mse": history["feat_mse"][-1] if n_ep else None,
                             "test_feat_mse": ev.get("feat_mse_denoised"), "test_feat_mse_noisy": ev.get("feat_mse_noisy"),
@@ -325,7 +326,7 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
     if fit_val is not None:
         need = steps_to_reach(fit_val, MSE_AIM)
         summ["trend_val"] = dict(fit_val, steps_to_aim=need, hours_to_aim_here=need * s_per_step / 3600.0,
-                                 epochs_of_train_split=need * batch / max(1, (meta.get("extra") or {}).get("data", {}).get("train_mixes", 1)))
+                                 epochs_of_train_split=need * batch / max(1, summ["train_mixes"] or 1))
     if fit is not None:
         summ["trend_train"] = dict(fit, steps_to_aim=steps_to_reach(fit, MSE_AIM))
     plot_curve(history, steps_per_epoch=spe, fit=fit_val, target=MSE_AIM, path=out / "training_curve.png",
@@ -423,7 +424,7 @@ def _markdown(s: dict[str, Any], *, ev: dict[str, Any], edge: Optional[dict[str,
         L.append(f"Trend (validation, epochs 2..{s['epochs']}): MSE = {tv['a']:.4g} * steps^-{tv['b']:.3f} "
                  f"(R^2 {tv['r2']:.2f}, {tv['n']} points).  Reaching {s['aim']} along it takes "
                  f"{tv['steps_to_aim']:.3g} steps = {tv['hours_to_aim_here']:.3g} h at this run's step time "
-                 f"= {tv['epochs_of_train_split']:.3g} passes over the {s['batch_size']}-clip batches of the training split.  "
+                 f"= {tv['epochs_of_train_split']:.3g} passes over the {s.get('train_mixes', '?')} training clips.  "
                  "A power law without a floor is the optimistic reading: it assumes nothing stops the fall.")
         tt = s.get("trend_train")
         if tt:
@@ -514,6 +515,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--model", type=Path, default=None, help="the seed .keras (decoder weights for the latent analysis)")
     ap.add_argument("--listen", type=int, default=2, help="listening examples to copy (default 2)")
     ap.add_argument("--note", action="append", default=[], help="a line for the report (repeatable)")
+    ap.add_argument("--train-command", default=None, help="the training command to show (default: the sidecar's)")
     ap.add_argument("--out", required=True, type=Path, help="report folder")
     a = ap.parse_args(argv)
     from cleartune.edge.errors import CleartuneError
@@ -526,7 +528,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cmd = " ".join(shlex.quote(x) for x in ["python", "-m", "cleartune.train.seed_report"] + list(argv or sys.argv[1:]))
     try:
         s = build_report(run=a.run, eval_dir=a.eval, edge_eval=a.edge_eval, quant=a.quant, out=a.out, model=a.model,
-                         listen=a.listen, notes=a.note, command=cmd)
+                         listen=a.listen, notes=a.note, train_command=a.train_command, command=cmd)
     except (ValueError, CleartuneError) as e:
         print(f"seed_report: {e}", file=sys.stderr)
         return 2
