@@ -76,6 +76,8 @@ EVAL_ONSET_S = (0.25, 1.5)
 TRAIN_ONSET_S, P_TRAIN_LATE = (0.05, 1.5), 0.2
 MAX_CENTS_OFF = 49.9
 PRE_ROLL_S = 0.3
+#: A noise part quieter than this [dBFS RMS, sources peak at 0.9] is drawn again (at most MAX_REDRAWS times).
+SILENT_PART_DB, MAX_REDRAWS = -80.0, 8
 NOISE_FLOOR_DB = 50.0
 
 
@@ -246,7 +248,7 @@ def make_mix_v2(spec: SpecV2, ctx: _CtxV2) -> dict[str, Any]:
     from .detune import detune
     from .f0 import cents, midi_to_hz, note_name
     from .noisifier import mix_at_snr, snr_db
-    from .splitter import clip_at
+    from .splitter import clip_at, rms_db
     from .synth_noise import hum, mic_filter, reverb
 
     cfg = ctx.config
@@ -299,17 +301,20 @@ def make_mix_v2(spec: SpecV2, ctx: _CtxV2) -> dict[str, Any]:
             cands = [r for r in pool["held"] if r.kind == "tuning_a"]
         else:
             cands = []
-        if spec.hard_case:
-            if not cands:
-                raise DataError(f"no held note for hard case {spec.hard_case} of MIDI {rec.midi}")
-            h_rec = cands[int(rng.integers(0, len(cands)))]
-        else:
-            h_rec = _by_source(rng, pool["harmonic"])
-        harm, h_off, h_rt = _noise_part(rng, ctx, h_rec, n, sos=mic_sos,
-                                        detune_ok=not spec.hard_case and h_rec.kind != "voice")
+        if spec.hard_case and not cands:
+            raise DataError(f"no held note for hard case {spec.hard_case} of MIDI {rec.midi}")
+        for _ in range(MAX_REDRAWS):        # a nearly silent stretch (some effect presets): draw again
+            h_rec = cands[int(rng.integers(0, len(cands)))] if spec.hard_case else _by_source(rng, pool["harmonic"])
+            harm, h_off, h_rt = _noise_part(rng, ctx, h_rec, n, sos=mic_sos,
+                                            detune_ok=not spec.hard_case and h_rec.kind != "voice")
+            if rms_db(harm) > SILENT_PART_DB:
+                break
     if spec.noise_type in ("environmental", "mixed"):
-        e_rec = _by_source(rng, pool["environmental"])
-        env, e_off, e_rt = _noise_part(rng, ctx, e_rec, n, sos=mic_sos, detune_ok=False)
+        for _ in range(MAX_REDRAWS):
+            e_rec = _by_source(rng, pool["environmental"])
+            env, e_off, e_rt = _noise_part(rng, ctx, e_rec, n, sos=mic_sos, detune_ok=False)
+            if rms_db(env) > SILENT_PART_DB:
+                break
         if rng.random() < P_HUM:
             hum_db = float(rng.uniform(*HUM_DB))
             hm = hum(n, sr, rng)

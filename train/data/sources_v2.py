@@ -64,6 +64,9 @@ MAX_NOMINAL_CENTS = 60.0
 #: A note whose unhinted pitch is the octave above is kept when its fundamental is at most this
 #: far under the strongest partial [dB].
 WEAK_FUNDAMENTAL_DB = 30.0
+#: ... and the note is below this [Hz] (low strings; above it an octave-up reading means the
+#: preset sounds elsewhere, e.g. FluidR3's "guitar harmonics").
+WEAK_FUNDAMENTAL_MAX_HZ = 200.0
 
 
 @dataclass(frozen=True)
@@ -233,16 +236,16 @@ def _guitar_sf_job(job: JobV2) -> list[SourceRecord]:
         spread = math.nan
         if est is None or abs(cents(est.f0_hz, nominal)) > MAX_NOMINAL_CENTS:
             continue
-        # the sounding pitch must be the note, not two octaves up (FluidR3's "guitar harmonics"):
-        # the unhinted estimate agrees, or finds the octave above while the fundamental is
-        # measured directly and at most WEAK_FUNDAMENTAL_DB under the strongest partial (low
-        # nylon/steel notes: the fundamental ~20-25 dB under the octave, as on real guitars)
+        # the sounding pitch must be the note, not an octave or two up (FluidR3's "guitar
+        # harmonics"): the unhinted estimate agrees, or, on a low note, finds the octave above
+        # while the fundamental is measured directly and at most WEAK_FUNDAMENTAL_DB under the
+        # strongest partial (low nylon/steel notes: ~20-25 dB under the octave, as on real guitars)
         free = measure_f0(stretch, sr)
         if free is None:
             continue
         off = cents(free.f0_hz, est.f0_hz)
-        weak_ok = (abs(off - 1200.0) <= MAX_NOMINAL_CENTS and est.method == "partial1"
-                   and est.partials[0].amp_db >= -WEAK_FUNDAMENTAL_DB)
+        weak_ok = (nominal < WEAK_FUNDAMENTAL_MAX_HZ and abs(off - 1200.0) <= MAX_NOMINAL_CENTS
+                   and est.method == "partial1" and est.partials[0].amp_db >= -WEAK_FUNDAMENTAL_DB)
         if abs(off) > MAX_NOMINAL_CENTS and not weak_ok:
             continue
         rel = _rel("guitar", tag, name, f"p{program:03d}_v{velocity:03d}_m{note:03d}.wav")
