@@ -115,3 +115,16 @@ def test_build_report_writes_the_aim_the_latent_count_and_the_curve(tmp_path):
                                                                         for k in ("noisy", "denoised", "clean"))
     assert "| all | 2 | 90.0 % | 95.0 % | 70.0 % |" in md
     assert s["pi4_seconds_per_window_one_core"] == pytest.approx((3.197108224, 1.598554112))
+
+
+def test_error_bands_split_the_squared_error_by_clean_level():
+    lo, hi = -200.0, -20.0                                   # a 180 dB per-clip range
+    to_img = lambda db: (np.asarray(db) - lo) / (hi - lo) * 2.0 - 1.0
+    clean = to_img([-20.0, -40.0, -70.0, -150.0])            # 0, -20, -50, -130 dB below the peak
+    out = clean + np.array([0.0, 0.1, 0.0, 0.3])
+    bands = R.error_bands([out], [clean], [(lo, hi)])
+    assert [b["bins"] for b in bands] == [0.5, 0.25, 0.0, 0.25]
+    assert bands[0]["error_share"] == pytest.approx(0.01 / 0.10)
+    assert bands[3]["error_share"] == pytest.approx(0.09 / 0.10)
+    assert bands[3]["mse"] == pytest.approx(0.09)
+    assert math.isnan(bands[2]["mse"])

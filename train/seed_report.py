@@ -110,6 +110,58 @@ def latent_summary(mean: Sequence[float], std: Sequence[float], *,
     return out
 
 
+# -- where the error lives ---------------------------------------------------------------------
+
+#: Bands of a clean bin's level below the clip's loudest bin [dB] for :func:`error_bands`.
+LEVEL_BANDS_DB = (0.0, -30.0, -60.0, -100.0, -float("inf"))
+
+
+def error_bands(out_imgs: Sequence[np.ndarray], clean_imgs: Sequence[np.ndarray], ranges: Sequence[tuple[float, float]],
+                *, bands: Sequence[float] = LEVEL_BANDS_DB) -> list[dict[str, float]]:
+    """Where the feature MSE comes from: clean bins grouped by their level below the clip's
+    loudest bin (dB, from the clean image and the clean clip's dB range ``(lo, hi)``, the
+    per-clip scaling).  Per band ``[hi_db, lo_db)``: the share of bins, the share of the
+    summed squared error and the MSE inside the band.  Images in [-1, 1], any equal shapes."""
+    sq, rel = [], []
+    for o, c, (lo, hi) in zip(out_imgs, clean_imgs, ranges):
+        c = np.asarray(c, np.float64)
+        sq.append(((np.asarray(o, np.float64) - c) ** 2).ravel())
+        rel.append(((c + 1.0) / 2.0 * (hi - lo) + lo - hi).ravel())
+    sq_a, rel_a = np.concatenate(sq), np.concatenate(rel)
+    total = float(sq_a.sum()) or 1.0
+    out = []
+    for top, bottom in zip(bands[:-1], bands[1:]):
+        sel = (rel_a <= top) & (rel_a > bottom) if top == bands[0] else (rel_a < top) & (rel_a >= bottom)
+        n = int(sel.sum())
+        out.append({"from_db": float(top), "to_db": float(bottom), "bins": n / len(rel_a),
+                    "error_share": float(sq_a[sel].sum()) / total, "mse": float(sq_a[sel].mean()) if n else float("nan")})
+    return out
+
+
+def model_error_bands(model_path: str | Path, data_dir: str | Path, *, split: str = "test", clips: int = 20) -> dict[str, Any]:
+    """:func:`error_bands` of a seed model on the first ``clips`` clips of ``split`` (the
+    evaluation's fixed subset order)."""
+    from cleartune.edge import features as F
+    from cleartune.train.data.dataset import load_example, load_metadata
+    from cleartune.train.featcache import _select
+    from cleartune.train.inference import OfflineDenoiser
+    from cleartune.train.variants import to_seed_image
+
+    den = OfflineDenoiser(model_path)
+    p = den.params
+    rows = _select(load_metadata(data_dir, split=split), clips)
+    outs, cleans, ranges = [], [], []
+    for row in rows:
+        mix, clean, _ = load_example(data_dir, row)
+        _, out = den.spectrum(mix, return_output=True)
+        rho, _, rng = F.polar_features(F.stft(clean, params=p), params=p)
+        outs.append(out[..., 0])
+        cleans.append(to_seed_image(rho, params=p)[..., 0])
+        ranges.append((rng.lo, rng.hi))
+    return {"clips": len(rows), "split": split, "bands": error_bands(outs, cleans, ranges),
+            "clean_range_db_median": float(np.median([hi - lo for lo, hi in ranges]))}
+
+
 # -- cost --------------------------------------------------------------------------------------
 
 def pi4_seconds(macs: float, rates: Sequence[float] = PI4_MACS_PER_S) -> tuple[float, ...]:
@@ -286,7 +338,8 @@ def decoder_norms(model_path: str | Path) -> Optional[np.ndarray]:
 
 def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant: Optional[Path], out: Path,
                  model: Optional[Path] = None, listen: int = 2, notes: Sequence[str] = (),
-                 train_command: Optional[str] = None, command: str = "") -> dict[str, Any]:
+                 train_command: Optional[str] = None, error_clips: int = 0, data: Optional[Path] = None,
+                 command: str = "") -> dict[str, Any]:
     """Write the report (see the module docstring) and return its summary dict."""
     from cleartune.edge.fileio import atomic_write_text
     from cleartune.provenance import markdown_block, provenance
@@ -345,6 +398,10 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
         (out / "latent.json").write_text(json.dumps({"rule": summ["latent"]["rule"], "mean": mean.round(5).tolist(),
                                                      "std": std.round(5).tolist(),
                                                      "decoder_row_norm": None if dn is None else dn.round(5).tolist()}) + "\n")
+
+    if model is not None and error_clips > 0:
+        summ["error_bands"] = model_error_bands(model, data or ev.get("data"), split=ev.get("split", "test"),
+                                                clips=error_clips)
 
     # figures and listening examples from the evaluation
     for name in ("spectrograms.png", "by_snr.png"):
@@ -440,6 +497,16 @@ def _markdown(s: dict[str, Any], *, ev: dict[str, Any], edge: Optional[dict[str,
         L.append(f"| {b} | {d.get('n')} | {_f(d.get('feat_mse_noisy'))} | {_f(fm)} | "
                  f"{_f(None if fm is None else fm / MSE_AIM, '.0f')}x | {_f(d.get('si_sdr_noisy'), '.1f')} | "
                  f"{_f(d.get('si_sdr_denoised'), '.1f')} | {_f(d.get('si_sdr_improvement'), '+.1f')} |")
+    eb = s.get("error_bands")
+    if eb:
+        L += ["", f"Where the test error lives ({eb['clips']} clips; clean bins by their level below the clip's loudest "
+                  f"bin; the clean clips' per-clip dB range has median {eb['clean_range_db_median']:.0f} dB, down to "
+                  "the -200 dB floor of digital silence):", "",
+              "| clean level below the clip peak | share of bins | share of squared error | MSE in band |",
+              "|---|---:|---:|---:|"]
+        for b in eb["bands"]:
+            L.append(f"| {b['from_db']:g} .. {b['to_db']:g} dB | {100 * b['bins']:.1f} % | {100 * b['error_share']:.1f} % | "
+                     f"{_f(b['mse'])} |")
     L += ["", "![by SNR](by_snr.png)", "", "![spectrograms](spectrograms.png)", ""]
     if listen_files:
         L.append("Listening examples (16-bit, noisy / seed output / clean): "
@@ -516,6 +583,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--listen", type=int, default=2, help="listening examples to copy (default 2)")
     ap.add_argument("--note", action="append", default=[], help="a line for the report (repeatable)")
     ap.add_argument("--train-command", default=None, help="the training command to show (default: the sidecar's)")
+    ap.add_argument("--error-clips", type=int, default=0, help="with --model: where the feature error lives, on N test clips")
+    ap.add_argument("--data", type=Path, default=None, help="dataset for --error-clips (default: the evaluation's)")
     ap.add_argument("--out", required=True, type=Path, help="report folder")
     a = ap.parse_args(argv)
     from cleartune.edge.errors import CleartuneError
@@ -528,7 +597,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cmd = " ".join(shlex.quote(x) for x in ["python", "-m", "cleartune.train.seed_report"] + list(argv or sys.argv[1:]))
     try:
         s = build_report(run=a.run, eval_dir=a.eval, edge_eval=a.edge_eval, quant=a.quant, out=a.out, model=a.model,
-                         listen=a.listen, notes=a.note, train_command=a.train_command, command=cmd)
+                         listen=a.listen, notes=a.note, train_command=a.train_command, error_clips=a.error_clips,
+                         data=a.data, command=cmd)
     except (ValueError, CleartuneError) as e:
         print(f"seed_report: {e}", file=sys.stderr)
         return 2
