@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="soak input: --input FILE (default) or the samples on stdin (--input -)")
     g = parser.add_argument_group("precision")
     g.add_argument("--max-notes", type=int, default=40, metavar="N",
-                   help="distinct recorded notes of --data (default 40, ~1 min each here; 0 = all); --data defaults "
+                   help="distinct recorded notes of --data (default 40: ~10 min here, ~20 with the oscillators; 0 = all); --data defaults "
                         "to data/v2_eval if built, else data/holdout")
     g.add_argument("--ratios", default=None, metavar="LIST",
                    help="resampling ratios p/q (default 440/441,441/440,99/100,100/99,1000/1001,50/51)")

@@ -172,15 +172,6 @@ def fit_series(k: np.ndarray, f: np.ndarray, v: np.ndarray, *, B_prior: float, m
                 var = (S2 - 2 * S1 + S0) / det * max(1.0, chi2)
                 f1 = math.sqrt(a + b)
                 return SeriesFit(f1, math.sqrt(var) / (2 * f1), float(Bf), True, chi2)
-    if n >= 2 and B_prior > 0.0:
-        # B is not known: the prior's own uncertainty (its size) moves partial k by about
-        # f_k B (k^2 - 1) / 2, so partials above the first weigh less (a harmonic tone with
-        # two partials would otherwise read B_prior (k^2 - 1) / 2 flat: 0.05 cent at A6)
-        model_var = (f * (0.5 * B_prior) * (x - 1.0)) ** 2
-        w = 2.0 * f / x
-        w *= w
-        w *= v + model_var
-        np.divide(1.0, w, out=w)
     return _fit_fixed_B(x, y, w, B_prior)
 
 
