@@ -183,3 +183,24 @@ def test_noise_is_drawn_package_first():
     rng = np.random.default_rng(0)
     share = np.mean([_by_source(rng, recs).source == "asc-music" for _ in range(2000)])
     assert 0.45 < share < 0.55          # one package against one (ten espeak-ng languages count once)
+
+
+def _parse(argv: list[str]):
+    import argparse
+
+    from cleartune.train.data.cli_data import add_arguments, config_from_args
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return config_from_args(p.parse_args(["build", "--out", "/tmp/unused", *argv]))
+
+
+def test_cli_v2_options():
+    c = _parse(["--generator", "v2", "--holdout", "--clip-seconds", "4"])
+    assert c.generator == "v2" and c.holdout and c.v2.notes[0] == 35 and c.clean_share == 0.1
+    assert c.settings_dict()["generator"] == "v2"
+    assert "generator" not in _parse([]).settings_dict()     # a v1 folder's stored settings stay comparable
+    for bad in (["--generator", "v2", "--n-env", "3"], ["--clean-share", "0.2"],
+                ["--generator", "v2", "--guitar-programs", "40"]):
+        with pytest.raises(ValueError):
+            _parse(bad)

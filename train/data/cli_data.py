@@ -61,8 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--generate", action="store_true",
                    help="generate the categories not given as folders (the default; accepted for clarity)")
     b.add_argument("--holdout", action="store_true",
-                   help="draw from the disjoint evaluation pool: guitars GM 26/27 (jazz, clean electric), other "
-                        "instruments, other espeak-ng voices and languages, other noise streams")
+                   help="draw from the disjoint evaluation pool: v1 -- guitars GM 26/27 (jazz, clean electric), "
+                        "other instruments, other espeak-ng voices and languages, other noise streams; "
+                        "v2 -- the v2 evaluation pool (see --generator)")
     b.add_argument("--generator", choices=("v1", "v2"), default="v1",
                    help="v2: leave-source-out pools (training: FluidR3 GM/GS, physical strings band a, five music "
                         "packages, asterisk fr/it, boswars; --holdout: OPL3, physical strings band b, singularity/asc/"
@@ -213,6 +214,14 @@ def config_from_args(args: argparse.Namespace):
             raise ValueError("--clean-share must be within 0..1")
         if args.guitar or args.harmonic or args.environmental:
             raise ValueError("--generator v2 makes its own sources; --guitar/--harmonic/--environmental use v1")
+        v1_only = [f for f, v in (("--n-harmonic", args.n_harmonic), ("--n-voice", args.n_voice), ("--n-env", args.n_env),
+                                  ("--soundfont", args.soundfont)) if v is not None]
+        if v1_only:
+            raise ValueError(f"{', '.join(v1_only)}: not used by --generator v2 (its source counts are per pool)")
+        if args.guitar_programs:
+            v2_settings = replace(v2_settings, guitar_programs=parse_int_list(args.guitar_programs))
+            if any(not 24 <= p <= 31 for p in v2_settings.guitar_programs):
+                raise ValueError("--guitar-programs must be GM guitars within 24..31")
     elif args.clean_share is not None or args.physmod_per_note is not None:
         raise ValueError("--clean-share and --physmod-per-note need --generator v2")
     return BuildConfig(
@@ -248,12 +257,22 @@ def _fmt_bytes(n: float) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from .build import build_dataset, default_n_mixes, estimate_bytes, remove_outputs
 
     config = config_from_args(args)
     if args.dry_run:
         n = default_n_mixes(config, None) if not config.guitar_dir else (config.n_mixes or 0)
         est = estimate_bytes(config, n_mixes=n)
+        if config.generator == "v2":
+            from .sources_v2 import estimate_source_bytes, plan_jobs
+
+            g = replace(config.v2, pool="eval" if config.holdout else "train")
+            jobs = plan_jobs(g, out_dir=config.out, sample_rate=config.params.sample_rate, seed=config.seed)
+            src = estimate_source_bytes(g, jobs, sample_rate=config.params.sample_rate)
+            est = {"mixes": est["mixes"], "sources": src, "total": est["mixes"] + src}
+            print(f"generator v2, {g.pool} pool: {len(jobs)} source jobs")
         print(f"{n or 'one per clip'} mixes of {config.params.clip_samples} samples at {config.params.sample_rate} Hz "
               f"({config.params.clip_samples / config.params.sample_rate:.2f} s) into {config.out}")
         print(f"estimated size: {_fmt_bytes(est['total'])} (mixes {_fmt_bytes(est['mixes'])}, "

@@ -699,5 +699,20 @@ def generate_sources_v2(g: GenerateV2, *, out_dir: Path, sample_rate: int, seed:
     return out
 
 
+def estimate_source_bytes(g: GenerateV2, jobs: list[JobV2], *, sample_rate: int) -> int:
+    """Rough size of the rendered sources [bytes] (float32 WAVs; every guitar note kept)."""
+    sec = 0.0
+    for j in jobs:
+        if j.category == "guitar_sf":
+            sec += len(j.params[3]) * (PRE_S + POST_S)
+        elif j.category == "physmod":
+            sec += PRE_S + POST_S
+        elif j.category == "held":
+            sec += HELD_S * len(j.params[2])
+        else:
+            sec += g.noise_seconds
+    return int(sec * sample_rate * 4)
+
+
 def count_jobs_v2(g: GenerateV2) -> int:
     return len(plan_jobs(g, out_dir=Path("."), sample_rate=1, seed=0))
