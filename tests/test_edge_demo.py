@@ -84,19 +84,19 @@ def test_demo_strings_are_heard_in_order_with_their_detuning(demo_readings):
 
 
 @pytest.fixture(scope="module")
-def demo_readings_denoised():
-    from cleartune.edge.denoiser import default_model_path
+def demo_readings_default():
+    """The default path: the shipped guitar-pitch model guiding the tracker."""
+    from cleartune.edge import guitar_model
 
-    if default_model_path() is None:
-        pytest.skip("no shipped model")
+    if guitar_model.default_model_path() is None:
+        pytest.skip("no guitar-pitch model shipped")
     return _analyze()
 
 
-def test_demo_with_the_shipped_denoiser(demo_readings_denoised):
-    """The default path (int8 denoiser): the same six strings and detunings, and at most
-    two stray readings (a pluck's first reading may name its octave or the last string's
-    partial)."""
-    _assert_strings_heard(demo_readings_denoised)
+def test_demo_with_the_shipped_model(demo_readings_default):
+    """The default path: the same six strings and detunings, and at most two stray readings
+    (a pluck's first reading may name its octave or the last string's partial)."""
+    _assert_strings_heard(demo_readings_default)
     names = {n for n, _ in EXPECTED}
-    stray = [r for r in demo_readings_denoised if r["note"] is not None and r["note"] not in names]
+    stray = [r for r in demo_readings_default if r["note"] is not None and r["note"] not in names]
     assert len(stray) <= 2, stray
