@@ -43,8 +43,8 @@ stamp() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
 PITCH_DATA="${PITCH_DATA:-data/v2}"
 PITCH_EVAL="${PITCH_EVAL:-data/v2_eval}"
-PITCH_EPOCHS="${PITCH_EPOCHS:-8}"
-PITCH_SCHEDULE_EPOCHS="${PITCH_SCHEDULE_EPOCHS:-8}"
+PITCH_EPOCHS="${PITCH_EPOCHS:-7}"
+PITCH_SCHEDULE_EPOCHS="${PITCH_SCHEDULE_EPOCHS:-7}"
 
 [ -x "$CT" ] || { echo "make_model: $CT not found; run 'make setup' first (or set BIN)" >&2; exit 1; }
 mkdir -p "$RUNS" "$MODELS"
