@@ -3,7 +3,7 @@
 # Raspberry Pi OS Bookworm runs) via qemu-user with a Cortex-A72 (Pi 4; PI=5 for A76).
 #   1. cleartune + its edge dependencies install on aarch64 from wheels, without TensorFlow;
 #   2. the edge and firmware_bridge tests pass there;
-#   3. the shipped int8 model gives bit-identical outputs on aarch64 and on this machine.
+#   3. every shipped int8 model gives bit-identical outputs on aarch64 and on this machine.
 # Timings under emulation mean nothing; correctness does.
 #
 # Writes the record bench/results/pi-check.md (PI_CHECK_OUT=...): date, commit, qemu CPU,
@@ -82,7 +82,7 @@ write_record() {  # $1 = PASSED | FAILED (at ...)
       echo '```'; grep -E '^(FAILED|ERROR|SKIPPED)|[0-9]+ (passed|failed)' "$work/tests.log" | tail -15; echo '```'
     else echo "not reached"; fi
     echo
-    echo "## 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
+    echo "## 3. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
     echo
     if [ -f "$work/parity.log" ]; then echo '```'; grep -v '^\[run-arm64\]' "$work/parity.log"; echo '```'
     else echo "not reached"; fi
@@ -161,21 +161,26 @@ rm -rf "$work/src" && mkdir -p "$work/src" && cp -r "$REPO/tests" "$REPO/edge" "
 run_tests() { (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" --path "$work/site" -- -m pytest -q -rs -p no:cacheprovider -m "not tf" $tests); }
 step tests run_tests
 
-echo "== 3. int8 parity: shipped model, fixed inputs, aarch64 vs $(uname -m)"
-model="$REPO/edge/models/edge_int8.tflite"
+echo "== 3. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
+models=$(ls "$REPO"/edge/models/*int8*.tflite 2>/dev/null || true)
 parity() {
-  echo "$(uname -m): $("$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/x86.npy")"
-  echo "aarch64: $(arm "$REPO/scripts/int8_parity.py" "$model" --out "$work/arm.npy")"
-  "$PY" - "$work/x86.npy" "$work/arm.npy" "$(sha256sum "$model" | cut -c1-16)" <<'PYEOF'
+  local model name
+  for model in $models; do
+    name=$(basename "$model" .tflite)
+    echo "$(uname -m): $("$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/$name.x86.npy")"
+    echo "aarch64: $(arm "$REPO/scripts/int8_parity.py" "$model" --out "$work/$name.arm.npy")"
+    "$PY" - "$work/$name.x86.npy" "$work/$name.arm.npy" "$(basename "$model")" "$(sha256sum "$model" | cut -c1-16)" <<'PYEOF' || return 1
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 same = a.shape == b.shape and np.array_equal(a, b)
-print(f"edge_int8.tflite (sha256 {sys.argv[3]}...): {a.size} int8 outputs from {a.shape[0]} fixed windows, "
-      f"bit-identical: {same}, max |diff| = {np.abs(a.astype(int) - b.astype(int)).max()}")
+what = "int8 outputs" if a.dtype == np.int8 else "output bytes"
+print(f"{sys.argv[3]} (sha256 {sys.argv[4]}...): {a[0].size * len(a)} {what} from {a.shape[0]} fixed windows, "
+      f"bit-identical: {same}, max |diff| = {np.abs(a.astype(int) - b.astype(int)).max() if a.shape == b.shape else 'shape differs'}")
 sys.exit(0 if same else 1)
 PYEOF
+  done
 }
-[ -f "$model" ] || { write_record "FAILED: no $model shipped"; exit 1; }
+[ -n "$models" ] || { write_record "FAILED: no int8 model in edge/models"; exit 1; }
 step parity parity
 write_record "PASSED (Pi $PI emulation)"
 echo "pi-check: all passed (Pi $PI emulation)"
