@@ -15,7 +15,8 @@ import pytest
 from cleartune.edge.errors import DataError
 from cleartune.edge.params import EDGE
 from cleartune.train.data import build as build_mod
-from cleartune.train.data.build import BuildConfig, build_dataset
+from cleartune.train.data.build import BuildConfig
+from cleartune.train.data.builder import build_dataset
 from cleartune.train.data.dataset import COLUMNS, iter_examples, load_info, load_metadata
 from cleartune.train.data.f0 import cents, hz_to_midi, midi_to_hz, note_name
 from cleartune.train.data.noisifier import snr_db

@@ -13,8 +13,9 @@ import pytest
 
 from cleartune.edge.audio_io import read_audio
 from cleartune.edge.params import EDGE
-from cleartune.train.data.build import BuildConfig, build_dataset
+from cleartune.train.data.build import BuildConfig
 from cleartune.train.data.build_v2 import EVAL_ONSET_S, shared_sources
+from cleartune.train.data.builder import build_dataset
 from cleartune.train.data.dataset import load_metadata
 from cleartune.train.data.f0 import cents, measure_f0, midi_to_hz
 from cleartune.train.data.physmod import StringParams, pluck, random_string

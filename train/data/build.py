@@ -1,7 +1,7 @@
 """``cleartune data build``: sources -> clips -> split -> mixes -> metadata.
 
     config = BuildConfig(out=Path("data/small"), params=EDGE, n_mixes=200)
-    report = build_dataset(config)
+    report = build_dataset_v1(config)   # or builder.build_dataset (picks the generator)
 
 Steps (each resumable; an interrupted build leaves no half-written file):
 
@@ -572,12 +572,9 @@ def collect_sources(config: BuildConfig, *, skipped: list) -> tuple[list[GuitarI
     return items, recs, unlabelled
 
 
-def build_dataset(config: BuildConfig) -> BuildReport:
-    """Build (or resume) the dataset described by ``config`` in ``config.out``."""
-    if config.generator == "v2":
-        from .build_v2 import build_dataset_v2
-
-        return build_dataset_v2(config)
+def build_dataset_v1(config: BuildConfig) -> BuildReport:
+    """Build (or resume) the v1 dataset described by ``config`` in ``config.out``
+    (:func:`cleartune.train.data.builder.build_dataset` picks the generator)."""
     from .byo import skipped_warning
     from .split import SPLIT_NAMES, assign_splits
 

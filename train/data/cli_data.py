@@ -259,7 +259,8 @@ def _fmt_bytes(n: float) -> str:
 def _build(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .build import build_dataset, default_n_mixes, estimate_bytes, remove_outputs
+    from .build import default_n_mixes, estimate_bytes, remove_outputs
+    from .builder import build_dataset
 
     config = config_from_args(args)
     if args.dry_run:
