@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-
 #: Decimals of ``cents`` in JSON (0.001 cent).
 CENTS_DECIMALS = 3
 #: Decimals of ``f0_hz`` in JSON: 0.5e-5 Hz is 0.00028 cent at B0 (30.87 Hz), less above.

@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .partials import PreciseEstimate
-from .pitch_math import CENTS_PER_LN, cents, centred_index, fast_max, fast_sum
+from .pitch_math import CENTS_PER_LN, centred_index, cents, fast_max, fast_sum
 from .pitch_params import PitchParams
 
 

@@ -119,7 +119,9 @@ def test_build_report_writes_the_aim_the_latent_count_and_the_curve(tmp_path):
 
 def test_error_bands_split_the_squared_error_by_clean_level():
     lo, hi = -200.0, -20.0                                   # a 180 dB per-clip range
-    to_img = lambda db: (np.asarray(db) - lo) / (hi - lo) * 2.0 - 1.0
+    def to_img(db):
+        return (np.asarray(db) - lo) / (hi - lo) * 2.0 - 1.0
+
     clean = to_img([-20.0, -40.0, -70.0, -150.0])            # 0, -20, -50, -130 dB below the peak
     out = clean + np.array([0.0, 0.1, 0.0, 0.3])
     bands = R.error_bands([out], [clean], [(lo, hi)])

@@ -177,7 +177,7 @@ def build_step_model(pl: PitchLayers):
     import keras
     from keras import layers
 
-    fp, cfg = pl.fp, pl.cfg
+    fp = pl.fp
     nf = fp.n_bins * fp.channels
     ns = pl.state_size
     inp = keras.Input((nf + ns,), batch_size=1, name="step_in")

@@ -29,11 +29,11 @@ import numpy as np
 
 from cleartune.edge.errors import CleartuneError, DataError
 from cleartune.edge.fileio import atomic_write_text
-from cleartune.train.plots import atomic_savefig
 from cleartune.edge.guitar_features import GuitarFeatureParams, feature_params_for
 from cleartune.edge.model_meta import ModelMeta, load_meta
 from cleartune.edge.params import EDGE
 from cleartune.train.pitch_model import MAX_MACS_PER_CALL, PitchModelConfig
+from cleartune.train.plots import atomic_savefig
 
 KIND = "guitar-pitch"
 #: The first right reading must come this soon after the pluck [s] (issue 12).
@@ -183,7 +183,8 @@ def sidecar(cfg: PitchTrainConfig, *, fp: GuitarFeatureParams, cost, metrics: di
         preset="edge", kind=KIND, signal_params=EDGE, context_frames=0, model_version=cfg.model_version or "dev",
         dtype=dtype,
         input={"shape": [1, nf + h], "dtype": "float32",
-               "meaning": f"[guitar_features (n_bins={fp.n_bins}, 2) ravelled, GRU state (n_pitch={fp.n_pitch}, {cfg.model.hidden}) ravelled]"},
+               "meaning": f"[guitar_features (n_bins={fp.n_bins}, 2) ravelled, "
+                          f"GRU state (n_pitch={fp.n_pitch}, {cfg.model.hidden}) ravelled]"},
         output={"shape": [1, fp.n_pitch + 1 + h], "dtype": "float32",
                 "meaning": f"[salience softmax over {fp.n_pitch} pitch bins (MIDI pitch_lo + j/bins_per_semitone) "
                            f"+ 'no guitar' (last), new GRU state (n_pitch, {cfg.model.hidden}) ravelled]"},
@@ -219,7 +220,8 @@ def train_pitch(data_dir, out_dir, cfg: PitchTrainConfig, *, command: str = "", 
     import keras
 
     from cleartune.train.pitch_data import ClipSampler, load_pitch_set
-    from cleartune.train.pitch_model import PitchLayers, build_step_model, cost as model_cost
+    from cleartune.train.pitch_model import PitchLayers, build_step_model
+    from cleartune.train.pitch_model import cost as model_cost
 
     fp = feature_params_for(EDGE)
 
@@ -373,7 +375,8 @@ def _clip_scores(probs: np.ndarray, row: dict, target: np.ndarray, fp: GuitarFea
     on = float(row.get("onset_s") or 0.0)
     early = (t > on) & (t <= on + FIRST_RIGHT_S)
     first = bool(on >= 0 and np.any(notes[early] == round(69 + 12 * math.log2(float(row["f0_hz"]) / 440.0))))
-    return {"first_right": first, "first_n": bool(on >= 0 and early.any()), "settled_right": s["settled"]["right"], "settled_voiced": s["settled"]["voiced"],
+    return {"first_right": first, "first_n": bool(on >= 0 and early.any()),
+            "settled_right": s["settled"]["right"], "settled_voiced": s["settled"]["voiced"],
             "settled_octave": s["settled"]["octave"], "reading_right": s["right"], "readings": s["n"],
             "note_acc": acc["note"], "n_guitar": int(np.isfinite(target).sum())}
 
@@ -387,12 +390,11 @@ def evaluate(model_path, *, data_dir, split: str = "test", out_dir=None, int8_pa
     import tensorflow as tf
 
     from cleartune.edge.guitar_model import GuitarPitchModel
+    from cleartune.train.data.dataset import load_example
     from cleartune.train.measures import bucket_sort_key, snr_bucket
     from cleartune.train.pitch_data import load_pitch_set, noise_type
-    from cleartune.train.data.dataset import load_example
 
     step, meta, fp = load_step(model_path)
-    hidden = int(meta.extra["state_size"])
     ds = load_pitch_set(data_dir, split=split, fp=fp, max_examples=max_clips)
     from cleartune.train.pitch_model import PitchLayers
 
@@ -429,7 +431,8 @@ def evaluate(model_path, *, data_dir, split: str = "test", out_dir=None, int8_pa
         for hk in ("hard_case", "case"):
             if r.get(hk):
                 groups.setdefault(f"case: {r[hk]}", []).append(i)
-    order = sorted(groups, key=lambda g: (g.startswith("noise"), g.startswith("case"), bucket_sort_key(g) if not g.startswith(("noise", "case")) else (0, 0), g))
+    order = sorted(groups, key=lambda g: (g.startswith("noise"), g.startswith("case"),
+                                          bucket_sort_key(g) if not g.startswith(("noise", "case")) else (0, 0), g))
     table: dict[str, dict[str, Any]] = {}
     for g in order:
         idx = groups[g]

@@ -342,7 +342,7 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
                  command: str = "") -> dict[str, Any]:
     """Write the report (see the module docstring) and return its summary dict."""
     from cleartune.edge.fileio import atomic_write_text
-    from cleartune.provenance import markdown_block, provenance
+    from cleartune.provenance import provenance
 
     out.mkdir(parents=True, exist_ok=True)
     history = json.loads((run / "history.json").read_text())
