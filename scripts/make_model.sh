@@ -78,6 +78,7 @@ stamp "6/8 guitar-pitch data (v2 training pool and leave-source-out evaluation p
 run "$CT" data build --generator v2 --out "$PITCH_DATA" --n-mixes 3000 --split 90,10,0 --snr-min -10 --snr-max 20 \
     --clip-seconds 4 --jobs "$JOBS"
 run "$CT" data build --generator v2 --holdout --out "$PITCH_EVAL" --n-mixes 400 --snrs clean,10,5,0,-5 \
+    --guitar-programs 24,25,26,27,28,29,30 \
     --clip-seconds 4 --jobs "$JOBS"
 
 stamp "7/8 guitar-pitch train (resumes from $RUNS/pitch if interrupted)"
