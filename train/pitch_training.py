@@ -216,12 +216,7 @@ def train_pitch(data_dir, out_dir, cfg: PitchTrainConfig, *, command: str = "", 
             say(f"{out}: already trained for {state['epoch']} epochs (ask for more with --epochs)")
             return {"epochs_done": state["epoch"], "history": state["history"], "model": str(out / MODEL_FILE)}
 
-    tf = _setup_tf(threads)
-    import keras
-
     from cleartune.train.pitch_data import ClipSampler, load_pitch_set
-    from cleartune.train.pitch_model import PitchLayers, build_step_model
-    from cleartune.train.pitch_model import cost as model_cost
 
     fp = feature_params_for(EDGE)
 
@@ -235,6 +230,12 @@ def train_pitch(data_dir, out_dir, cfg: PitchTrainConfig, *, command: str = "", 
     except DataError:
         say("warning: no val split; validating on training clips")
         val_set = train_set
+    tf = _setup_tf(threads)                       # after the data checks: a bad folder fails fast
+    import keras
+
+    from cleartune.train.pitch_model import PitchLayers, build_step_model
+    from cleartune.train.pitch_model import cost as model_cost
+
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     pl = PitchLayers(fp, cfg.model)
