@@ -6,8 +6,8 @@ third of a semitone; the DSP tracker (:mod:`.pitch`) measures cents to 0.01 cent
 tell a guitar from an oboe.  The guide joins them, once per tracker reading::
 
     note = guide.listen(raw_window)        # GuideNote(midi, prob, no_guitar, runner_up)
-    is_confident(note, gp)                 # the model names a guitar note: a majority
-    still_named(note)                      # ... or, to keep a note shown, a plurality
+    still_named(note)                      # the model names a guitar note: a plurality
+    is_confident(note, gp)                 # ... and is sure of it: a majority
     looks_for_candidates(shown, note, ...) # (speed) no search for other notes while it agrees
     guide_candidate(cands, note, ...)      # (a) the model's note becomes a candidate f0
     guided_order(order, note, gp)          # the track naming the note is measured first
@@ -15,10 +15,11 @@ tell a guitar from an oboe.  The guide joins them, once per tracker reading::
     guided_choice(tracks, shown, dsp, ...) # (b) the track naming the model's note is shown
 
 The model's note is the semitone of highest summed probability over its pitch bins
-(:func:`heard_note`).  It *names* a guitar note when that semitone holds ``min_prob`` of the
-probability (0.5: more than every other note and "no guitar" together), and keeps naming it,
-for a track already shown, while it stays the single most probable outcome (a plurality: a
-decaying string under louder instruments loses probability before it loses the vote).
+(:func:`heard_note`).  It *names* a guitar note while that note is the single most probable
+outcome (a plurality over the other notes and "no guitar", :func:`still_named`): the track
+naming it is shown.  It is *sure* of it (:func:`is_confident`) when the note holds
+``min_prob`` of the probability (0.5: more than everything else together): only then does
+the note become a candidate of its own, start a hold, and let the other tracks wait.
 
 Rules (parameters in :class:`GuideParams`):
 
@@ -36,7 +37,7 @@ Rules (parameters in :class:`GuideParams`):
     order that puts the one naming the note first (a weak string is measured every reading).
 (c) The guide never touches a frequency: the shown pitch is the DSP's estimate of the chosen
     track, on the raw signal, exactly as without a guide.
-(d) Without a confident note ("no guitar", an unclear salience), when no ready track names
+(d) Without a named note ("no guitar" most probable), when no ready track names
     the note, and while a track below the model's range (B1..E6) has the model's note among
     its harmonics (a B0 string the model hears as its octave B1), the DSP's choice stands:
     sines, tuning forks and notes outside the guitar's range read as without a guide.
@@ -65,8 +66,9 @@ __all__ = ["GuideParams", "Guide", "GuideNote", "ModelGuide", "heard_note", "is_
 class GuideParams:
     """How the tracker follows the model (probabilities 0..1, cents).
 
-    min_prob         the model names a note when its semitone holds at least this much of
-                     the probability (0.5: more than all other notes and "no guitar" together)
+    min_prob         the model is sure of its note when the note holds at least this much of
+                     the probability (0.5: more than all other notes and "no guitar" together):
+                     the note is then a candidate, starts a hold, and the other tracks wait
     agree_cents      a frequency names the model's note within this distance of the note's
                      nominal frequency: half a semitone (the note's own range) plus half a
                      model bin (3 bins per semitone: 100 / 6 cents), the model's resolution
@@ -240,11 +242,12 @@ def guided_choice(tracks: Sequence, shown, dsp_choice, note: Optional[GuideNote]
     """Rule (b): the track to show, given the DSP's own choice ``dsp_choice`` (may be None).
 
     Tracks have ``.f`` [Hz]; ``ready(tr)``: may be shown (measured, steady); ``alive(tr)``:
-    the shown track may stay shown; ``strength(tr)``: the DSP's score.  With a confident
-    ``note``: the DSP's choice if it names the note; else the shown track while it names the
-    note and stays alive; else the strongest ready track naming the note; else (no track
-    names it) the DSP's choice.  While the note is only :func:`still_named` (a plurality),
-    the shown track naming it keeps its place.  While the note is ``held`` (:func:`held_note`)
+    the shown track may stay shown; ``strength(tr)``: the DSP's score.  While the model
+    names ``note`` (:func:`still_named`, a plurality): the DSP's choice if it names the note;
+    else the shown track while it names the note and stays alive; else the strongest ready
+    track naming the note; else (no track names it) the DSP's choice.  (A plurality suffices:
+    after a new pluck the model's memory keeps the last string ringing as a strong second
+    for a while, e.g. E2 0.42 / A2 0.48 on the demo's A2.)  While the note is ``held`` (:func:`held_note`)
     and no track naming it can be shown: no track (None), never another note.  Otherwise, and
     while a track below the guide's ``midi_range`` has the note among its harmonics: the
     DSP's choice (rule d)."""
@@ -258,8 +261,6 @@ def guided_choice(tracks: Sequence, shown, dsp_choice, note: Optional[GuideNote]
     if shown is not None and shown in tracks and names_note(shown.f, m, gp) and alive(shown):
         return shown
     fallback = None if held == m else dsp_choice
-    if not is_confident(note, gp):
-        return fallback
     agree: List = [tr for tr in tracks if names_note(tr.f, m, gp) and ready(tr)]
     if agree:
         return max(agree, key=strength)

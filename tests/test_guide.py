@@ -93,14 +93,14 @@ def _choose(tracks, shown, dsp, note, held=None):
                            alive=lambda t: True, midi_range=(35, 88), held=held)
 
 
-def test_guided_choice_takes_with_a_majority_and_holds_with_a_plurality():
+def test_guided_choice_follows_the_models_most_probable_note():
     g3, cs4, g3_octave = _Track(196.0), _Track(277.2), _Track(392.0)
     tracks = [g3, cs4, g3_octave]
     sure, plurality, unsure = GuideNote(55, 0.8, 0.1, 0.1), GuideNote(55, 0.4, 0.25, 0.35), GuideNote(55, 0.3, 0.6, 0.1)
     assert _choose(tracks, cs4, cs4, sure) is g3                 # the model's note takes over
     assert _choose(tracks, None, g3_octave, sure) is g3          # ... and its octave wins
-    assert _choose(tracks, cs4, cs4, plurality) is cs4           # a plurality does not take over ...
-    assert _choose(tracks, g3, cs4, plurality) is g3             # ... but holds the shown note
+    assert _choose(tracks, cs4, cs4, plurality) is g3            # a plurality takes over ...
+    assert _choose(tracks, g3, cs4, plurality) is g3             # ... and holds the shown note
     assert _choose(tracks, g3, cs4, unsure) is cs4               # "no guitar" most likely: the DSP decides
     assert _choose([cs4], cs4, cs4, sure) is cs4                 # no track names the note: the DSP decides
     assert _choose([_Track(196.0, ready=False), cs4], cs4, cs4, sure) is cs4   # (only ready tracks take over)
