@@ -75,7 +75,7 @@ from .tracks import (
     surviving_tracks,
 )
 
-__all__ = ["PitchParams", "PitchTracker", "track"]
+__all__ = ["PitchParams", "PitchTracker"]
 
 
 class PitchTracker:
@@ -392,23 +392,3 @@ class PitchTracker:
             self._shown_midi = None
         self._shown = cur
         return cur
-
-
-def track(x: np.ndarray, *, sample_rate: int = EDGE.sample_rate, hop: int = EDGE.hop,
-          params: PitchParams = PitchParams(), notes: Optional[NoteMapper] = None,
-          denoised: Optional[np.ndarray] = None, guide: Optional["G.Guide"] = None) -> List[Reading]:
-    """Run a fresh :class:`PitchTracker` over a whole mono signal ``x`` (float ``(n,)``;
-    a trailing partial hop is dropped) and return its readings in time order (``guide``: see
-    :class:`PitchTracker`)."""
-    x = np.asarray(x, dtype=np.float64).ravel()
-    d = None if denoised is None else np.asarray(denoised, dtype=np.float64).ravel()
-    if d is not None and d.shape != x.shape:
-        raise ValueError(f"denoised signal shape {d.shape} differs from the raw {x.shape}")
-    tr = PitchTracker(sample_rate=sample_rate, hop=hop, params=params, notes=notes, guide=guide)
-    out: List[Reading] = []
-    for i in range(len(x) // hop):
-        s = slice(i * hop, (i + 1) * hop)
-        r = tr.update(x[s], None if d is None else d[s])
-        if r is not None:
-            out.append(r)
-    return out

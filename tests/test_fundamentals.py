@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from tracking import track
 
 from cleartune.edge.notes import (
     RANGE_HIGH,
@@ -20,7 +21,6 @@ from cleartune.edge.notes import (
     note_to_hz,
 )
 from cleartune.edge.pipeline import resolve_mode
-from cleartune.edge.pitch import track
 from cleartune.train import synth as S
 
 

@@ -10,12 +10,13 @@ from collections import Counter
 import numpy as np
 import pytest
 from doubles import FakeGuide
+from tracking import track
 
 from cleartune.edge import guide as G
 from cleartune.edge.guide import GuideNote, GuideParams
 from cleartune.edge.notes import hz_to_midi, midi_to_name
 from cleartune.edge.params import EDGE
-from cleartune.edge.pitch import PitchTracker, track
+from cleartune.edge.pitch import PitchTracker
 from cleartune.train import synth as S
 
 SR = EDGE.sample_rate

@@ -9,10 +9,11 @@ import math
 
 import numpy as np
 import pytest
+from tracking import track
 
 from cleartune.edge.notes import NoteMapper, hz_to_midi, midi_to_name
 from cleartune.edge.params import EDGE
-from cleartune.edge.pitch import PitchParams, PitchTracker, track
+from cleartune.edge.pitch import PitchParams, PitchTracker
 from cleartune.edge.reading import Reading
 from cleartune.train import synth as S
 

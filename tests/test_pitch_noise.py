@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pytest
+from tracking import track
 
 from cleartune.bench import references as R
-from cleartune.edge.pitch import track
 from cleartune.train import synth as S
 
 #: Note-accuracy floor at 0 dB (measured 0.81-0.95 on three seeds of this set, 0.89 on seed 0).
