@@ -78,6 +78,28 @@ from .tracks import (
 __all__ = ["PitchParams", "PitchTracker"]
 
 
+def frame_pair_choices(windows: tuple, reading_lag: int, hop: int) -> tuple:
+    """(frame length, lag) [samples] for precise estimates, best first: the frames ``windows``
+    longest first, each with the lags ``reading_lag`` then ``hop`` up to half its length."""
+    pairs = []
+    for w in sorted(windows, reverse=True):
+        for lag in (reading_lag, hop):
+            if lag <= w // 2 and (w, lag) not in pairs:
+                pairs.append((w, lag))
+    return tuple(pairs)
+
+
+def checked_hop(x: np.ndarray, hop: int, shape_error: str) -> np.ndarray:
+    """One hop of ``hop`` samples as an array (``ValueError`` with ``shape_error`` otherwise),
+    non-finite samples set to 0 (a glitch must not poison the ring buffer)."""
+    x = np.asarray(x)
+    if x.shape != (hop,):
+        raise ValueError(shape_error.format(hop, x.shape))
+    if not np.isfinite(x).all():
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return x
+
+
 class PitchTracker:
     """Streaming pitch tracker; see the module docstring.
 
@@ -99,7 +121,7 @@ class PitchTracker:
         self.windows = tuple(sorted({pow2_samples(w * self.sr) for w in p.windows_s}))
         self.n_fft = max(pow2_samples(p.n_fft_s * self.sr), self.windows[-1])
         self.lag = p.reading_hops * self.hop                  # samples between readings
-        self._frame_pairs = self._frame_pair_choices()
+        self._frame_pairs = frame_pair_choices(self.windows, self.lag, self.hop)
         self.guide, self.gp = guide, guide_params if guide_params is not None else G.GuideParams()
         self._guide_range = getattr(guide, "midi_range", None)
         need = max(self.windows[-1], int(getattr(guide, "window", 0)))        # (the guide's window too)
@@ -123,15 +145,6 @@ class PitchTracker:
         self._max_glide = p.max_glide_cents_s * self.lag / self.sr     # [cents per reading]
         self._min_trend = p.min_trend_cents_s * self.lag / self.sr     # [cents per reading]
         self.reset()
-
-    def _frame_pair_choices(self):
-        """(frame length, lag) [samples] for precise estimates, best first; lag <= frame / 2."""
-        pairs = []
-        for w in sorted(self.windows, reverse=True):
-            for lag in (self.lag, self.hop):
-                if lag <= w // 2 and (w, lag) not in pairs:
-                    pairs.append((w, lag))
-        return tuple(pairs)
 
     def reset(self) -> None:
         """Forget everything (a new stream)."""
@@ -157,11 +170,11 @@ class PitchTracker:
         denoiser runs, the time-aligned denoised hop (give it always or never).  Returns a
         :class:`Reading` every ``reading_hops`` calls, else None.  Non-finite samples are
         taken as 0.  Raises ``ValueError`` for a wrong length."""
-        raw_hop = self._checked_hop(raw_hop, "update expects {} samples, got shape {}")
+        raw_hop = checked_hop(raw_hop, self.hop, "update expects {} samples, got shape {}")
         self._rings["raw"].push(raw_hop)
         onset_hop = raw_hop
         if denoised_hop is not None:
-            denoised_hop = self._checked_hop(denoised_hop, "denoised hop must have {} samples, got shape {}")
+            denoised_hop = checked_hop(denoised_hop, self.hop, "denoised hop must have {} samples, got shape {}")
             self._rings["den"].push(denoised_hop)
             self._have_den = True
             onset_hop = denoised_hop
@@ -172,14 +185,6 @@ class PitchTracker:
         if self._n_hops % self.p.reading_hops:
             return None
         return self._reading()
-
-    def _checked_hop(self, x: np.ndarray, shape_error: str) -> np.ndarray:
-        x = np.asarray(x)
-        if x.shape != (self.hop,):
-            raise ValueError(shape_error.format(self.hop, x.shape))
-        if not np.isfinite(x).all():     # a glitch must not poison the ring buffer
-            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-        return x
 
     @property
     def t(self) -> float:
