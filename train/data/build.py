@@ -572,6 +572,45 @@ def collect_sources(config: BuildConfig, *, skipped: list) -> tuple[list[GuitarI
     return items, recs, unlabelled
 
 
+def make_all_mixes(specs: list, rows: list, *, make, ctx, init_worker, run_spec, jobs: int,
+                   progress: bool) -> int:
+    """Fill ``rows`` (one per spec, ``spec.index``; None = not made yet, else a resumed row)
+    with ``make(spec, ctx)``, in ``jobs`` worker processes (``init_worker(ctx)`` once per
+    worker, ``run_spec(spec)`` per mix) when there is more than one to make; a progress bar.
+    Returns how many were made."""
+    todo = [s for s, r in zip(specs, rows) if r is None]
+    bar = _bar(len(specs), "mixes", progress)
+    if bar:
+        bar.update(len(specs) - len(todo))
+    if jobs <= 1 or len(todo) < 2:
+        for s in todo:
+            rows[s.index] = make(s, ctx)
+            if bar:
+                bar.update(1)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(ctx,)) as ex:
+            for s, row in zip(todo, ex.map(run_spec, todo, chunksize=4)):
+                rows[s.index] = row
+                if bar:
+                    bar.update(1)
+    if bar:
+        bar.close()
+    return len(todo)
+
+
+def write_metadata(out: Path, rows: list) -> None:
+    """``out/metadata.csv`` from the mixes' rows (all made), atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ds.COLUMNS)
+    for r in rows:
+        assert r is not None
+        w.writerow([ds.format_value(_unjson(k, r.get(k))) for k in ds.COLUMNS])
+    _atomic_text(out / ds.METADATA_FILE, buf.getvalue())
+
+
 def build_dataset_v1(config: BuildConfig) -> BuildReport:
     """Build (or resume) the v1 dataset described by ``config`` in ``config.out``
     (:func:`cleartune.train.data.builder.build_dataset` picks the generator)."""
@@ -626,34 +665,9 @@ def build_dataset_v1(config: BuildConfig) -> BuildReport:
 
     ctx = _Context(config, items, pools)
     rows: list[Optional[dict[str, Any]]] = [_load_part(out, s) for s in specs]
-    todo = [s for s, r in zip(specs, rows) if r is None]
-    bar = _bar(len(specs), "mixes", config.progress)
-    if bar:
-        bar.update(len(specs) - len(todo))
-    if config.jobs <= 1 or len(todo) < 2:
-        for s in todo:
-            rows[s.index] = make_mix(s, ctx)
-            if bar:
-                bar.update(1)
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=config.jobs, initializer=_init_worker, initargs=(ctx,)) as ex:
-            for s, row in zip(todo, ex.map(_run_spec, todo, chunksize=4)):
-                rows[s.index] = row
-                if bar:
-                    bar.update(1)
-    if bar:
-        bar.close()
-
-    # metadata.csv
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(ds.COLUMNS)
-    for r in rows:
-        assert r is not None
-        w.writerow([ds.format_value(_unjson(k, r.get(k))) for k in ds.COLUMNS])
-    _atomic_text(out / ds.METADATA_FILE, buf.getvalue())
+    made = make_all_mixes(specs, rows, make=make_mix, ctx=ctx, init_worker=_init_worker, run_spec=_run_spec,
+                          jobs=config.jobs, progress=config.progress)
+    write_metadata(out, rows)
 
     split_counts = Counter(s.split for s in specs)
     size = dir_bytes(out)
@@ -680,7 +694,7 @@ def build_dataset_v1(config: BuildConfig) -> BuildReport:
     })
     _write_info(out, info)
     return BuildReport(out=out, counts={"mixes": len(specs), **{s: split_counts.get(s, 0) for s in SPLIT_NAMES}},
-                       seconds=time.time() - t0, bytes=size, skipped=[s.path for s in skipped], made=len(todo))
+                       seconds=time.time() - t0, bytes=size, skipped=[s.path for s in skipped], made=made)
 
 
 def _unjson(key: str, v: Any) -> Any:

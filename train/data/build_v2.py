@@ -24,8 +24,6 @@ Per mix (deterministic from the seed and the mix index):
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
 import time
@@ -38,7 +36,6 @@ import numpy as np
 
 from cleartune.edge.errors import DataError
 
-from . import dataset as ds
 from .build import (
     FORMAT,
     FORMAT_VERSION,
@@ -53,10 +50,11 @@ from .build import (
     _jsonable,
     _remove_stale_temporaries,
     _split_counts,
-    _unjson,
     _versions,
     _write_info,
     dir_bytes,
+    make_all_mixes,
+    write_metadata,
 )
 from .sources import SourceRecord
 
@@ -448,33 +446,9 @@ def build_dataset_v2(config: BuildConfig) -> BuildReport:
         print(f"building {len(specs)} v2 mixes ({gen.pool} pool) in {out}", file=sys.stderr)
     ctx = _CtxV2(config, items, pools)
     rows: list[Optional[dict[str, Any]]] = [_load_part(out, s) for s in specs]
-    todo = [s for s, r in zip(specs, rows) if r is None]
-    bar = _bar(len(specs), "mixes", config.progress)
-    if bar:
-        bar.update(len(specs) - len(todo))
-    if config.jobs <= 1 or len(todo) < 2:
-        for s in todo:
-            rows[s.index] = make_mix_v2(s, ctx)
-            if bar:
-                bar.update(1)
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=config.jobs, initializer=_init_worker, initargs=(ctx,)) as ex:
-            for s, row in zip(todo, ex.map(_run_spec, todo, chunksize=4)):
-                rows[s.index] = row
-                if bar:
-                    bar.update(1)
-    if bar:
-        bar.close()
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(ds.COLUMNS)
-    for r in rows:
-        assert r is not None
-        w.writerow([ds.format_value(_unjson(k, r.get(k))) for k in ds.COLUMNS])
-    _atomic_text(out / ds.METADATA_FILE, buf.getvalue())
+    made = make_all_mixes(specs, rows, make=make_mix_v2, ctx=ctx, init_worker=_init_worker, run_spec=_run_spec,
+                          jobs=config.jobs, progress=config.progress)
+    write_metadata(out, rows)
 
     split_counts = Counter(s.split for s in specs)
     size = dir_bytes(out)
@@ -497,4 +471,4 @@ def build_dataset_v2(config: BuildConfig) -> BuildReport:
     })
     _write_info(out, info)
     return BuildReport(out=out, counts={"mixes": len(specs), **{s: split_counts.get(s, 0) for s in SPLIT_NAMES}},
-                       seconds=time.time() - t0, bytes=size, skipped=[], made=len(todo))
+                       seconds=time.time() - t0, bytes=size, skipped=[], made=made)
