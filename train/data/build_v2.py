@@ -45,8 +45,8 @@ from .build import (
     BuildReport,
     _atomic_text,
     _bar,
-    _Cache,
     _check_resume,
+    _Context,
     _jsonable,
     _remove_stale_temporaries,
     _split_counts,
@@ -154,18 +154,10 @@ def _balanced_order(rng: np.random.Generator, tags: list[str], idx: list[int], k
     return out[:k]
 
 
-class _CtxV2:
-    def __init__(self, config: BuildConfig, items: list[SourceRecord], pools: dict[str, dict[str, list[SourceRecord]]]):
-        self.config = config
-        self.items = items
-        self.pools = pools
-        self.cache = _Cache(out=Path(config.out), sample_rate=config.params.sample_rate)
+_CTX: Optional[_Context] = None
 
 
-_CTX: Optional[_CtxV2] = None
-
-
-def _init_worker(ctx: _CtxV2) -> None:
+def _init_worker(ctx: _Context) -> None:
     global _CTX
     _CTX = ctx
 
@@ -210,7 +202,7 @@ def _segment(rng: np.random.Generator, src: np.ndarray, n: int) -> tuple[np.ndar
     return best[0], best[1]
 
 
-def _noise_part(rng: np.random.Generator, ctx: _CtxV2, rec: SourceRecord, n: int, *, sos, detune_ok: bool
+def _noise_part(rng: np.random.Generator, ctx: _Context, rec: SourceRecord, n: int, *, sos, detune_ok: bool
                 ) -> tuple[np.ndarray, int, float]:
     """A processed noise segment: ``(x (n,), offset [samples], room RT60 [s] or 0)``."""
     import scipy.signal
@@ -235,7 +227,7 @@ def _noise_part(rng: np.random.Generator, ctx: _CtxV2, rec: SourceRecord, n: int
     return seg[pre:pre + n], off, rt60
 
 
-def make_mix_v2(spec: SpecV2, ctx: _CtxV2) -> dict[str, Any]:
+def make_mix_v2(spec: SpecV2, ctx: _Context) -> dict[str, Any]:
     """Build, write and return the metadata row of one v2 mix."""
     import json
 
@@ -444,7 +436,7 @@ def build_dataset_v2(config: BuildConfig) -> BuildReport:
     specs = plan_v2(config, items, item_splits, n_mixes)
     if config.progress:
         print(f"building {len(specs)} v2 mixes ({gen.pool} pool) in {out}", file=sys.stderr)
-    ctx = _CtxV2(config, items, pools)
+    ctx = _Context(config, items, pools)
     rows: list[Optional[dict[str, Any]]] = [_load_part(out, s) for s in specs]
     made = make_all_mixes(specs, rows, make=make_mix_v2, ctx=ctx, init_worker=_init_worker, run_spec=_run_spec,
                           jobs=config.jobs, progress=config.progress)
