@@ -583,6 +583,30 @@ def plan_jobs(settings: GenerateSettings, *, out_dir: Path, sample_rate: int, se
     return jobs
 
 
+def run_jobs(todo: list, run: Callable[[Any], list[dict]], *, slow_category: str, jobs: int = 1,
+             progress: Progress = None) -> list[list[dict]]:
+    """``run(job)`` for every job of ``todo`` (its records as dicts, in job order), in ``jobs``
+    worker processes when > 1, the slow ``slow_category`` jobs first so that they do not all
+    end up last; ``progress(1)`` after each job."""
+    results: list[list[dict]] = [[] for _ in todo]
+    if jobs <= 1:
+        for i, job in enumerate(todo):
+            results[i] = run(job)
+            if progress:
+                progress(1)
+        return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    order = sorted(range(len(todo)), key=lambda i: todo[i].category != slow_category)
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        futs = {ex.submit(run, todo[i]): i for i in order}
+        for f in as_completed(futs):
+            results[futs[f]] = f.result()
+            if progress:
+                progress(1)
+    return results
+
+
 def generate_sources(
     settings: GenerateSettings,
     *,
@@ -596,25 +620,7 @@ def generate_sources(
     category (``guitar``, ``harmonic``, ``environmental``), in job order."""
     check_tools(soundfont=Path(settings.soundfont))
     todo = plan_jobs(settings, out_dir=out_dir, sample_rate=sample_rate, seed=seed)
-    results: list[list[dict]] = [[] for _ in todo]
-    if jobs <= 1:
-        for i, job in enumerate(todo):
-            results[i] = run_job(job)
-            if progress:
-                progress(1)
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        # the slow guitar jobs first, so they do not all end up last
-        order = sorted(range(len(todo)), key=lambda i: todo[i].category != "guitar")
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = {ex.submit(run_job, todo[i]): i for i in order}
-            from concurrent.futures import as_completed
-
-            for f in as_completed(futs):
-                results[futs[f]] = f.result()
-                if progress:
-                    progress(1)
+    results = run_jobs(todo, run_job, slow_category="guitar", jobs=jobs, progress=progress)
     out: dict[str, list[SourceRecord]] = {"guitar": [], "harmonic": [], "environmental": []}
     for recs in results:
         for d in recs:

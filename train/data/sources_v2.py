@@ -667,27 +667,12 @@ def generate_sources_v2(g: GenerateV2, *, out_dir: Path, sample_rate: int, seed:
                         progress: Optional[Callable[[int], None]] = None) -> dict[str, list[SourceRecord]]:
     """Render / decode every source of pool ``g.pool`` (resuming finished jobs); records per
     category: ``guitar``, ``harmonic``, ``held`` (hard-case notes), ``environmental``."""
-    from .sources import check_tools
+    from .sources import check_tools, run_jobs
 
     for tag in {*POOLS_V2[g.pool].guitar_soundfonts, POOLS_V2[g.pool].scene_soundfont}:
         check_tools(soundfont=_sf_path(tag))
     todo = plan_jobs(g, out_dir=out_dir, sample_rate=sample_rate, seed=seed)
-    results: list[list[dict]] = [[] for _ in todo]
-    if jobs <= 1:
-        for i, job in enumerate(todo):
-            results[i] = run_job(job)
-            if progress:
-                progress(1)
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        order = sorted(range(len(todo)), key=lambda i: todo[i].category != "guitar_sf")
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = {ex.submit(run_job, todo[i]): i for i in order}
-            for f in as_completed(futs):
-                results[futs[f]] = f.result()
-                if progress:
-                    progress(1)
+    results = run_jobs(todo, run_job, slow_category="guitar_sf", jobs=jobs, progress=progress)
     out: dict[str, list[SourceRecord]] = {"guitar": [], "harmonic": [], "held": [], "environmental": []}
     for recs in results:
         for d in recs:
