@@ -1,10 +1,12 @@
 """``cleartune bench``: benchmarks into ``bench/results/`` (see bench/README.md).
 
-    cleartune bench [latency|accuracy|memory|soak|precision|all] [--out bench/results] [--data data/holdout]
+    cleartune bench [latency|accuracy|memory|soak|precision|glide|all] [--out bench/results] [--data data/holdout]
                     [--float-model M] [--int8-model M] [--threads 1,4] [--max-clips N] [--minutes M] ...
 
-* ``latency``  -- per-hop latency of every stage, float/int8 x threads, the tracker alone and
-  librosa.pyin side by side (interleaved); MACs and a Pi 4 estimate (``latency.md/json``);
+* ``latency``  -- per-hop and per-reading latency of every stage of the default pipeline
+  (tracker + guitar-pitch model), the tracker alone, tracker + mask (float/int8) x threads
+  and librosa.pyin side by side (interleaved); real-time factors, MACs and a Pi 4 estimate
+  (``latency.md/json``);
 * ``accuracy`` -- note accuracy / cents / octave errors vs SNR for our tuner with and without
   the denoisers, pyin and the harmonic-sum reference (``accuracy.md/json/png``);
 * ``memory``   -- RSS of ``cleartune run --input FILE`` over time (``memory.json/md``);
@@ -14,6 +16,10 @@
   the difference of the settled readings against the exact shift) for the default pipeline,
   ``--no-denoise``, the harmonic-sum reference and aubio's mcomb when installed, and the
   reference-oscillator table (``precision.md/json``);
+* ``glide``    -- recorded notes bent by exact raised-cosine turns (5-25 cents over 0.4 s): share of
+  readings within 3 cents during the turn, time to come and stay within 1 cent after it, and
+  the stable needle (std over one second of steady tones and unbent notes) per system
+  (``glide.md/json/png``);
 * ``all``      -- latency, accuracy, memory and soak, in that order (the default).
 
 Exit status: 0 when the benchmarks ran (missed speed/accuracy targets are reported, not
@@ -28,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-WHAT = ("latency", "accuracy", "memory", "soak", "precision", "all")
+WHAT = ("latency", "accuracy", "memory", "soak", "precision", "glide", "all")
 ALL = ("latency", "accuracy", "memory", "soak")
 DEFAULT_OUT = "bench/results"
 #: The latency audio's default dataset (accuracy's is :data:`cleartune.bench.accuracy.DEFAULT_DATA`).
@@ -55,15 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("latency")
     g.add_argument("--clips", type=int, default=8, metavar="N", help="clips streamed through the systems (default 8)")
     g.add_argument("--no-pyin", action="store_true", help="skip the librosa.pyin reference")
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="the guitar-pitch model (.tflite): latency's default-pipeline systems guide@Nt, "
+                             "accuracy's tracker+model (default: the shipped edge/models/guitar_pitch_int8.tflite; "
+                             "skipped when there is none)")
     g = parser.add_argument_group("accuracy")
     g.add_argument("--max-clips", type=int, default=0, metavar="N",
                    help="clips scored, spread evenly over the SNRs (default 0 = all)")
-    g.add_argument("--model", default=None, metavar="PATH",
-                   help="the new model (.tflite) for system tracker+model (default: the shipped "
-                        "edge/models/guitar_pitch_int8.tflite; skipped when there is none)")
     g.add_argument("--systems", default=None, metavar="LIST",
                    help="comma-separated subset of tracker,tracker+mask,tracker+model,harmonic_sum,pyin "
-                        "(default all but pyin)")
+                        "(default all but pyin); glide: of default,no-denoise,harmonic_sum,aubio_mcomb (default all)")
     g.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted run")
     g = parser.add_argument_group("memory and soak")
     g.add_argument("--seconds", type=float, default=120.0, metavar="S", help="audio for the memory run (default 120)")
@@ -74,13 +81,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--feed", choices=("file", "stdin"), default="file",
                    help="soak input: --input FILE (default) or the samples on stdin (--input -)")
     g = parser.add_argument_group("precision")
-    g.add_argument("--max-notes", type=int, default=40, metavar="N",
-                   help="distinct recorded notes of --data (default 40: ~10 min here, ~20 with the oscillators; 0 = all); --data defaults "
-                        "to data/v2_eval if built, else data/holdout")
+    g.add_argument("--max-notes", type=int, default=None, metavar="N",
+                   help="distinct recorded notes of --data (precision: default 40, ~10 min here, ~20 with the "
+                        "oscillators; glide: default 20; 0 = all); --data defaults to data/v2_eval if built, else "
+                        "data/holdout")
     g.add_argument("--ratios", default=None, metavar="LIST",
                    help="resampling ratios p/q (default 440/441,441/440,99/100,100/99,1000/1001,50/51)")
-    g.add_argument("--no-aubio", action="store_true", help="without the aubiopitch -p mcomb reference")
+    g.add_argument("--no-aubio", action="store_true", help="without the aubiopitch -p mcomb reference (also glide)")
     g.add_argument("--no-oscillators", action="store_true", help="without the reference-oscillator table")
+    g = parser.add_argument_group("glide (also --max-notes, --systems, --no-aubio)")
+    g.add_argument("--bends", default=None, metavar="LIST",
+                   help="bend sizes in cents, one turn each per note (default 5,-5,10,-10,25,-25)")
+    g.add_argument("--turn-s", type=float, default=0.4, metavar="S",
+                   help="length of each turn in seconds (default 0.4: 25 cents peak at 98 cents/s)")
+    g.add_argument("--no-steady", action="store_true", help="without the steady synthetic tones (stable needle)")
 
 
 def _default_model(name: str) -> Path:
@@ -151,12 +165,28 @@ def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
     else:
         log(f"latency: {data} has no dataset; using synthetic notes in noise")
         clips, desc = L.synthetic_clips(args.clips, seed=args.seed)
-    r = L.measure_latency(float_model=flt, int8_model=int8, threads=threads, clips=clips, audio_desc=desc,
-                          with_pyin=not args.no_pyin, command=cmd, log=log)
+    guide = _guide_model(args.model)
+    if guide is None:
+        log("latency: no guitar-pitch model shipped (edge/models/guitar_pitch_int8.tflite); "
+            "the default pipeline (guide@Nt) is not measured")
+    r = L.measure_latency(float_model=flt, int8_model=int8, guide_model=guide, threads=threads, clips=clips,
+                          audio_desc=desc, with_pyin=not args.no_pyin, command=cmd, log=log)
     paths = L.write_latency(r, out)
     print("\n".join(L.summary_lines(r)))
     print(f"  wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def _guide_model(given: Optional[str]) -> Optional[Path]:
+    """``--model`` (must exist), else the shipped guitar-pitch model, else None."""
+    from cleartune.edge.errors import ModelLoadError
+    from cleartune.edge.guitar_model import default_model_path
+
+    if given is not None:
+        if not Path(given).is_file():
+            raise ModelLoadError(f"--model {given}: no such file")
+        return Path(given)
+    return default_model_path()
 
 
 def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
@@ -213,7 +243,8 @@ def _soak(args, *, out, flt, int8, threads, cmd, log) -> int:
 def _precision(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import precision as P
 
-    r = P.measure_precision(args.data or P.default_data(), max_notes=args.max_notes, ratios=P.parse_ratios(args.ratios),
+    max_notes = P.DEFAULT_MAX_NOTES if args.max_notes is None else args.max_notes
+    r = P.measure_precision(args.data or P.default_data(), max_notes=max_notes, ratios=P.parse_ratios(args.ratios),
                             threads=threads[0], with_aubio=not args.no_aubio, oscillators=not args.no_oscillators,
                             seed=args.seed, command=cmd, log=log)
     paths = P.write_precision(r, out)
@@ -222,5 +253,25 @@ def _precision(args, *, out, flt, int8, threads, cmd, log) -> int:
     return 0
 
 
+def _glide(args, *, out, flt, int8, threads, cmd, log) -> int:
+    from cleartune.bench import glide as G
+    from cleartune.bench import precision as P
+
+    systems = G.SYSTEMS if not args.systems else tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    bad = [s for s in systems if s not in G.SYSTEMS]
+    if bad:
+        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(G.SYSTEMS)}")
+    if not (0.05 <= args.turn_s <= 2.0):
+        raise ValueError(f"--turn-s {args.turn_s}: a turn lasts 0.05 to 2 seconds")
+    max_notes = G.DEFAULT_MAX_NOTES if args.max_notes is None else args.max_notes
+    r = G.measure_glide(args.data or P.default_data(), systems=systems, max_notes=max_notes,
+                        bends=G.parse_bends(args.bends), turn_s=args.turn_s, model=args.model, threads=threads[0],
+                        with_aubio=not args.no_aubio, steady=not args.no_steady, seed=args.seed, command=cmd, log=log)
+    paths = G.write_glide(r, out)
+    print("\n".join(G.summary_lines(r)))
+    print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
 _RUNNERS: dict[str, Any] = {"latency": _latency, "accuracy": _accuracy, "memory": _memory, "soak": _soak,
-                            "precision": _precision}
+                            "precision": _precision, "glide": _glide}

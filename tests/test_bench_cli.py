@@ -4,9 +4,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from cleartune.bench import cli_bench
 from cleartune.cli import main
+
+MODELS = Path(__file__).parent / "fixtures" / "models"
 
 
 def test_help(capsys):
@@ -16,7 +19,7 @@ def test_help(capsys):
         rc = e.code
     out = capsys.readouterr().out
     assert rc == 0
-    for word in ("latency", "accuracy", "memory", "soak", "--max-clips", "--minutes", "--threads", "--int8-model"):
+    for word in ("latency", "accuracy", "memory", "soak", "--max-clips", "--minutes", "--threads", "--int8-model", "--model"):
         assert word in out, word
 
 
@@ -35,6 +38,16 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert len(err) == 1 and "nope.tflite" in err[0] and "Traceback" not in err[0]
     assert main(["bench", "soak", "--no-denoise", "--threads", "0", "--out", str(tmp_path)]) == 2
     assert "--threads" in capsys.readouterr().err
+    # latency's default-pipeline model (--model): missing, or not a guitar-pitch model
+    assert main(["bench", "latency", "--model", str(tmp_path / "nope.tflite"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model" in err[0] and "nope.tflite" in err[0]
+    mask = str(MODELS / "tiny_mask_int8.tflite")
+    assert main(["bench", "latency", "--model", mask, "--float-model", str(MODELS / "tiny_mask_float32.tflite"),
+                 "--int8-model", mask, "--data", str(tmp_path / "no-data"), "--clips", "1", "--no-pyin", "--quiet",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a guitar-pitch model" in err[0] and "Traceback" not in err[0], err
     assert not list(tmp_path.iterdir())
 
 
