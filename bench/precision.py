@@ -122,8 +122,10 @@ def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> R
     """``aubiopitch -p METHOD -B buf -H hop`` on a float WAV of the signal scaled to a peak
     of 0.5 (Debian's aubio-tools; an external reference only: its silence gate at its
     default -90 dB calls a quiet recording -- the clean notes peak near -30 dBFS -- unvoiced).
-    Frames it calls unvoiced (0 Hz) are nan; times are the end of each frame (aubio
-    reports the frame start)."""
+    Frames it calls unvoiced (0 Hz) are nan; times are the newest sample each value
+    depends on: aubio prints the start of the hop just read, whose buffer ends ``hop``
+    samples later (a step in pitch at sample s first shows in the value printed at
+    ``s - hop`` or later; tests/test_bench_glide.py checks it)."""
     from cleartune.edge.audio_io import write_wav
 
     exe = shutil.which("aubiopitch")
@@ -138,7 +140,7 @@ def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> R
             r = subprocess.run([exe, "-i", str(path), "-p", method, "-B", str(buf), "-H", str(hop), "-r", "0",
                                 "-u", "Hz"], capture_output=True, text=True, timeout=300, check=True)
         rows = [line.split() for line in r.stdout.splitlines() if line.strip()]
-        t = np.array([float(a) for a, _ in rows], np.float64) + buf / EDGE.sample_rate
+        t = np.array([float(a) for a, _ in rows], np.float64) + hop / EDGE.sample_rate
         f0 = np.array([float(b) for _, b in rows], np.float64)
         f0[~(f0 > 0)] = np.nan
         return t, f0
@@ -147,12 +149,14 @@ def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> R
 
 
 # -- the recorded notes -------------------------------------------------------------------------
-def recorded_notes(data: str | Path, *, max_notes: int = DEFAULT_MAX_NOTES, seed: int = 0) -> List[Dict[str, Any]]:
+def recorded_notes(data: str | Path, *, max_notes: int = DEFAULT_MAX_NOTES, seed: int = 0,
+                   after_s: float = SETTLED_TO_S * 1.05) -> List[Dict[str, Any]]:
     """Distinct guitar recordings of a dataset folder (``metadata.csv``: ``clean_path`` --
     the guitar alone, ``onset_s``, ``f0_hz``, ``guitar_recording``), at most ``max_notes``
     (0 = all), spread over the rows deterministically (``seed``).  Each: ``{"id",
     "recording", "note", "f0_hz", "onset_s", "audio"}`` at the edge sample rate.  Only
-    notes with 1.6 s after the pluck inside the clip."""
+    notes with ``after_s`` [s] after the pluck inside the clip (default: the settled window,
+    1.6 s, stretched by the longest default ratio 51/50)."""
     from cleartune.edge.audio_io import load_for_model
     from cleartune.edge.errors import DataError
 
@@ -173,7 +177,7 @@ def recorded_notes(data: str | Path, *, max_notes: int = DEFAULT_MAX_NOTES, seed
         onset = max(0.0, onset if math.isfinite(onset) else 0.0)
         n = int(r.get("clip_samples") or 0)
         sr = int(r.get("sample_rate") or EDGE.sample_rate)
-        if n and onset + SETTLED_TO_S * 1.05 > n / sr:     # (the longest stretch: 51/50)
+        if n and onset + after_s > n / sr:
             continue
         seen.add(rec)
         picked.append({"id": r.get("id", ""), "recording": rec, "note": r.get("note", ""),
