@@ -717,7 +717,7 @@ def to_markdown(r: dict[str, Any]) -> str:
     for k in keys:
         s = S[k]
         call = (_mp(s.get("guide_per_reading")) + " (guide)" if s.get("guide_per_reading") else
-                (f"{_mp(s['denoise'])} x {p['reading_hops']} hops (mask)" if s["denoise"] else "-"))
+                (f"{_mp(s['denoise'])} per hop, {p['reading_hops']} hops (mask)" if s["denoise"] else "-"))
         rtf = s.get("real_time_factor")
         L.append(f"| {k} | {call} | {_mp(s['pitch_per_reading'])} | **{_mp(s.get('total_per_reading'))}** | "
                  f"{_mp(s['total_per_hop'])} | {_f(s['total_per_hop']['mean_ms'])} | "
