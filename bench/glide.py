@@ -311,8 +311,8 @@ def _fin(v: Sequence[float]) -> np.ndarray:
 
 def follow_stats(rows: Sequence[Dict[str, Any]], name: str) -> Dict[str, Any]:
     """Per system over bend rows: during the turn (median share over bends, pooled share,
-    readings) and after it (settle median, p90, share <= the 60 ms target, never settled,
-    bends without a scored reading after the turn)."""
+    readings) and after it (settle median, p90 -- a bend's own value, never ones count --,
+    share <= the 60 ms target, never settled, bends without a scored reading after the turn)."""
     per = [r["systems"][name] for r in rows if name in r["systems"]]
     shares = _fin([p["within_turn"] for p in per])
     hits = sum(p["turn_hits"] for p in per)
@@ -325,7 +325,7 @@ def follow_stats(rows: Sequence[Dict[str, Any]], name: str) -> Dict[str, Any]:
         "within_turn_pooled": hits / n if n else None,
         "turn_readings": n,
         "settle_median_s": float(np.median(measured)) if len(measured) else None,
-        "settle_p90_s": float(np.percentile(measured, 90)) if len(measured) else None,
+        "settle_p90_s": float(np.percentile(measured, 90, method="higher")) if len(measured) else None,
         "settle_within_target": float(np.mean(measured <= TARGETS["settle_s"])) if len(measured) else None,
         "never_settled": int(np.sum(np.isinf(measured))),
         "settle_unscored": int(np.sum(np.isnan(taus))),

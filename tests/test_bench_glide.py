@@ -239,3 +239,14 @@ def test_cli_glide_rejects_bad_input(dataset, tmp_path):
         with pytest.raises(ValueError, match=msg):
             cli_bench.run(args)
     assert G.parse_bends("5, -25") == (5.0, -25.0) and G.parse_bends(None) == G.DEFAULT_BENDS
+
+
+def test_follow_stats_with_bends_that_never_settle():
+    rows = [{"systems": {"s": {"within_turn": w, "turn_hits": h, "turn_readings": 10, "settle_s": tau}}}
+            for w, h, tau in ((0.5, 5, 0.02), (1.0, 10, math.inf), (0.2, 2, 0.3), (0.6, 6, math.inf),
+                              (0.9, 9, float("nan")))]
+    f = G.follow_stats(rows, "s")
+    assert f["within_turn_pooled"] == pytest.approx(32 / 50) and f["within_turn_median"] == pytest.approx(0.6)
+    assert f["settle_median_s"] == pytest.approx((0.3 + math.inf) / 2) and f["settle_p90_s"] == math.inf
+    assert f["never_settled"] == 2 and f["settle_unscored"] == 1
+    assert f["settle_within_target"] == pytest.approx(0.25)
