@@ -10,8 +10,9 @@ every system present in both, compares per clip (the settled reading) and per re
 SNR, noise type, SNR x noise type and hard case.  A difference is ``after - before`` in
 percentage points; a cell **drops** when its difference is below ``-max_drop``.  Each row
 says how many clips (readings) the cell holds and how many points one clip is worth (a
-cell of 27 clips moves 3.7 points per clip), and the clips whose settled reading turned
-right or wrong are listed.
+cell of 27 clips moves 3.7 points per clip) and how many of its clips turned wrong and
+right (a net change hides the churn), and the clips whose settled reading turned right or
+wrong are listed.
 
 Prints the markdown, writes ``compare.md`` and ``compare.json`` into ``--out`` (if
 given), and exits 0 when no cell drops, 1 when one does, 2 on unreadable input.
@@ -69,9 +70,11 @@ def compare_cells(before: dict[str, Any], after: dict[str, Any], *, max_drop: fl
                   ) -> list[dict[str, Any]]:
     """One row per (system, grouping, group, measure) present in both results:
     ``{"system", "by", "group", "measure", "n_before", "n_after", "before", "after", "diff",
-    "points_per_unit", "drop"}`` (percentages and points; ``diff = after - before``;
-    ``drop``: ``diff < -max_drop``)."""
+    "points_per_unit", "lost", "gained", "drop"}`` (percentages and points; ``diff = after -
+    before``; ``lost``/``gained``: clips of a per-clip cell whose settled reading turned wrong /
+    right, None per reading or without per-clip records; ``drop``: ``diff < -max_drop``)."""
     systems = [s for s in before["systems"] if s in after["systems"]]
+    turned = _turned(before, after, systems)
     rows = []
     for s in systems:
         for by, _title in GROUPINGS:
@@ -86,11 +89,36 @@ def compare_cells(before: dict[str, Any], after: dict[str, Any], *, max_drop: fl
                     na = None if as_ is None else as_.get(count_key)
                     diff = None if a is None or b is None else a - b
                     n = na or nb
+                    lost, gained = turned.get((s, by, g), (None, None)) if right_key else (None, None)
                     rows.append({"system": s, "by": by, "group": g, "measure": name, "n_before": nb, "n_after": na,
                                  "before": b, "after": a, "diff": diff,
-                                 "points_per_unit": (100.0 / n) if n else None,
+                                 "points_per_unit": (100.0 / n) if n else None, "lost": lost, "gained": gained,
                                  "drop": bool(diff is not None and diff < -max_drop - EPS)})
     return rows
+
+
+def _turned(before: dict[str, Any], after: dict[str, Any], systems: Sequence[str]) -> dict[tuple, tuple[int, int]]:
+    """``{(system, by, group): (lost, gained)}``: clips of the cell whose settled reading turned
+    wrong / right (the cell's net change hides how many clips moved); empty without ``per_clip``."""
+    from cleartune.bench.accuracy import group_key
+
+    bp = {str(c["id"]): c for c in before.get("per_clip") or []}
+    out: dict[tuple, list[int]] = {}
+    for c in after.get("per_clip") or []:
+        b = bp.get(str(c["id"]))
+        if b is None:
+            continue
+        for s in systems:
+            bs, as_ = b.get("systems", {}).get(s), c.get("systems", {}).get(s)
+            if not bs or not as_:
+                continue
+            br, ar = bool(bs["settled"]["right"]), bool(as_["settled"]["right"])
+            for by, _title in GROUPINGS:
+                for g in (group_key(c, by), "all"):
+                    cell = out.setdefault((s, by, g), [0, 0])
+                    cell[0] += br and not ar
+                    cell[1] += ar and not br
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def clip_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,6 +166,10 @@ def _n(r: dict[str, Any]) -> str:
     return f"{nb} -> {na}"
 
 
+def _lg(r: dict[str, Any]) -> str:
+    return "-" if r.get("lost") is None else f"{r['lost']} / {r['gained']}"
+
+
 def _prov(r: dict[str, Any]) -> str:
     p = r.get("provenance") or {}
     git = p.get("git") or {}
@@ -172,14 +204,15 @@ def to_markdown(before: dict[str, Any], after: dict[str, Any], rows: Sequence[di
             if not rs:
                 continue
             L += [f"## {s}: {title}", "",
-                  "| group | clips | 1 clip = | per clip before | after | Δ | readings | per reading before | after | Δ | |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| group | clips | 1 clip = | per clip before | after | Δ | clips lost / gained | readings "
+                  "| per reading before | after | Δ | |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
             for g in dict.fromkeys(r["group"] for r in rs):
                 c = next(r for r in rs if r["group"] == g and r["measure"] == "per clip")
                 d = next(r for r in rs if r["group"] == g and r["measure"] == "per reading")
                 flag = " ".join(f"**DROP {m['measure']}**" for m in (c, d) if m["drop"])
                 L.append(f"| {g} | {_n(c)} | {_f(c['points_per_unit'], '{:.2f}')} | {_f(c['before'])} | "
-                         f"{_f(c['after'])} | {_f(c['diff'], '{:+.1f}')} | {_n(d)} | {_f(d['before'])} | "
+                         f"{_f(c['after'])} | {_f(c['diff'], '{:+.1f}')} | {_lg(c)} | {_n(d)} | {_f(d['before'])} | "
                          f"{_f(d['after'])} | {_f(d['diff'], '{:+.2f}')} | {flag} |")
             L.append("")
     if changes:

@@ -79,7 +79,7 @@ def test_a_lost_clip_is_a_drop_with_its_sign_and_size(tmp_path, capsys):
     r = compare(b, a)
     c = _cell(r["rows"], "snr_noise", "harmonic @ 0 dB")
     assert c["before"] == pytest.approx(75.0) and c["after"] == pytest.approx(50.0)
-    assert c["diff"] == pytest.approx(-25.0) and c["drop"]
+    assert c["diff"] == pytest.approx(-25.0) and c["drop"] and (c["lost"], c["gained"]) == (1, 0)
     snr = _cell(r["rows"], "snr", "0 dB")  # 12 clips: one clip is 8.33 points
     assert snr["diff"] == pytest.approx(-100 / 12) and snr["drop"] and snr["n_after"] == 12
     assert not _cell(r["rows"], "snr", "10 dB")["drop"]
@@ -197,3 +197,21 @@ def test_help_runs_as_a_module():
     r = subprocess.run([sys.executable, "-m", "cleartune.bench.compare_accuracy", "--help"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and "--max-drop" in r.stdout and "BEFORE.json" in r.stdout
+
+
+def test_churn_is_counted_where_the_net_change_hides_it(tmp_path, capsys):
+    """One clip of a cell turns wrong and another right: no net change, 1 lost / 1 gained."""
+    before, after = _clips(), _clips()
+    cell = [c for c in after if c["level"] == "5 dB" and c["noise_type"] == "environmental"]
+    wrong = next(c for c in cell if not c["settled_right"])
+    right = next(c for c in cell if c["settled_right"] and not c["hard_case"])
+    wrong["settled_right"], right["settled_right"] = True, False
+    b, a = _pair(tmp_path, before, after)
+    rows = compare(b, a)["rows"]
+    c = _cell(rows, "snr_noise", "environmental @ 5 dB")
+    assert c["diff"] == pytest.approx(0.0) and (c["lost"], c["gained"]) == (1, 1) and not c["drop"]
+    assert (_cell(rows, "snr", "10 dB")["lost"], _cell(rows, "snr", "10 dB")["gained"]) == (0, 0)
+    assert _cell(rows, "snr", "5 dB", "per reading")["lost"] is None
+    main([b, a])
+    assert "| environmental @ 5 dB | 4 | 25.00 | 75.0 | 75.0 | +0.0 | 1 / 1 |" in capsys.readouterr().out
+
