@@ -271,7 +271,9 @@ def glide_note(x: np.ndarray, *, onset_s: float, readers: Dict[str, Reader], ben
                 win = (ty >= start - 0.3) & (ty <= end + AFTER_S)
                 # the bend as the system reads it: reading - x's reading at phi(t) [cents]
                 bend_read = err + bend_curve(ty, start_s=start, turn_s=turn_s, cents=d)
-                tr["systems"][name] = {"t": ty[win].tolist(), "bend_cents": bend_read[win].tolist()}
+                miss = win & scored & ~np.isfinite(fy)
+                tr["systems"][name] = {"t": ty[win].tolist(), "bend_cents": bend_read[win].tolist(),
+                                       "no_note_t": ty[miss].tolist()}
         rows.append(row)
         if d in keep_traces:
             traces.append(tr)
@@ -579,7 +581,9 @@ def plot_glide(r: Dict[str, Any], path: str | Path) -> Optional[Path]:
 
     trs = r["traces"]
     fig, axes = plt.subplots(1, len(trs), figsize=(5.2 * len(trs), 4.0), squeeze=False)
-    marks = {"default": "o", "no-denoise": "s", "harmonic_sum": "^", "aubio_mcomb": "."}
+    style = {"default": dict(marker="o", ms=6, mfc="none", mew=1.2, lw=0.8),
+             "no-denoise": dict(marker="s", ms=3, lw=0.6), "harmonic_sum": dict(marker="^", ms=3, lw=0.6),
+             "aubio_mcomb": dict(marker=".", ms=3, lw=0.6)}
     for ax, tr in zip(axes[0], trs):
         s, e, d = tr["start_s"], tr["end_s"], tr["cents"]
         tt = np.linspace(s - 0.3, e + r["after_s"], 800)
@@ -587,13 +591,21 @@ def plot_glide(r: Dict[str, Any], path: str | Path) -> Optional[Path]:
         c = bend_curve(tt, start_s=s, turn_s=r["turn_s"], cents=d)
         ax.plot(tt - s, c, "k-", lw=1.5, label="truth c(t)")
         ax.fill_between(tt - s, c - SETTLE_CENTS, c + SETTLE_CENTS, where=tt >= e, color="k", alpha=0.08)
-        for name, v in tr["systems"].items():
+        lo, hi = min(0, d) - max(4.0, 0.3 * abs(d)), max(0, d) + max(4.0, 0.3 * abs(d))
+        seen = np.concatenate([np.asarray(v["bend_cents"], np.float64) for v in tr["systems"].values()] + [[0.0]])
+        seen = seen[np.isfinite(seen)]
+        lo = max(min(lo, float(seen.min()) - 2), min(0, d) - 30)       # (off-scale beyond 30 cents)
+        hi = min(max(hi, float(seen.max()) + 2), max(0, d) + 30)
+        for k, (name, v) in enumerate(tr["systems"].items()):
             t = np.asarray(v["t"], np.float64)
             b = np.asarray(v["bend_cents"], np.float64)
-            ax.plot(t - s, b, marker=marks.get(name, "x"), ms=3.5, lw=0.6, label=name)
+            line, = ax.plot(t - s, b, label=name, **style.get(name, dict(marker="x", ms=3, lw=0.6)))
+            nn = np.asarray(v.get("no_note_t", []), np.float64)
+            if len(nn):     # scored readings that show no note: ticks along the bottom
+                ax.plot(nn - s, np.full(len(nn), lo + 0.04 * (hi - lo) * (k + 1)), "|", color=line.get_color(), ms=6)
         ax.set_title(f"{tr['note']} {tr['recording']}: {d:+g} c over {r['turn_s']} s", fontsize=9)
-        ax.set_xlabel("time from the turn's start [s]")
-        ax.set_ylim(min(0, d) - max(4.0, 0.3 * abs(d)), max(0, d) + max(4.0, 0.3 * abs(d)))
+        ax.set_xlabel("time from the turn's start [s]  (ticks at the bottom: no note shown)")
+        ax.set_ylim(lo, hi)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reading - reading of the unbent note at phi(t) [cents]")
     axes[0][0].legend(fontsize=7, loc="best")

@@ -181,6 +181,7 @@ def test_glide_note_scores_a_perfect_reader_perfect_and_a_lagging_one_not():
     assert big["within_turn"] < 0.6
     assert g["stable"]["oracle"]["readings_with_note"] >= 80
     assert g["traces"] and set(g["traces"][0]["systems"]) == {"oracle", "late"}
+    assert g["traces"][0]["systems"]["oracle"]["no_note_t"] == []     # (a perfect reader always shows a note)
 
 
 @pytest.mark.skipif(not P.aubio_available(), reason="aubiopitch (Debian aubio-tools) not installed")
