@@ -57,6 +57,9 @@ DEFAULT_MAX_NOTES = 20
 #: Scoring tolerances [cents]: during the turn, and "settled" after it.
 WITHIN_TURN_CENTS = 3.0
 SETTLE_CENTS = 1.0
+#: A bend that never settles while its note is read for less than this after the turn [s]
+#: (the note dies: the unbent note's readings stop) is counted apart ("never, short").
+SHORT_WATCH_S = 0.4
 #: The truth needs x's two neighbouring readings around phi(t) at most this far apart [s].
 NEAR_S = 0.1
 #: Stable needle: the one-second window, from this long after the onset [s].
@@ -265,7 +268,9 @@ def glide_note(x: np.ndarray, *, onset_s: float, readers: Dict[str, Reader], ben
             err = errors_cents(fy, truth)
             share, hits, n = within_share(ty, err, scored, start_s=start, end_s=end)
             tau = settle_time(ty, err, scored, end_s=end)
+            after = scored & (ty >= end) & (ty <= end + AFTER_S)
             row["systems"][name] = {"within_turn": share, "turn_hits": hits, "turn_readings": n, "settle_s": tau,
+                                    "watched_s": float(ty[after].max() - end) if after.any() else float("nan"),
                                     "scored": int(scored.sum()), "readings": int(len(ty))}
             if d in keep_traces:
                 win = (ty >= start - 0.3) & (ty <= end + AFTER_S)
@@ -314,7 +319,8 @@ def _fin(v: Sequence[float]) -> np.ndarray:
 def follow_stats(rows: Sequence[Dict[str, Any]], name: str) -> Dict[str, Any]:
     """Per system over bend rows: during the turn (median share over bends, pooled share,
     readings) and after it (settle median, p90 -- a bend's own value, never ones count --,
-    share <= the 60 ms target, never settled, bends without a scored reading after the turn)."""
+    share <= the 60 ms target, never settled -- and of those, how many had their note read for less
+    than ``SHORT_WATCH_S`` after the turn --, bends without a scored reading after the turn)."""
     per = [r["systems"][name] for r in rows if name in r["systems"]]
     shares = _fin([p["within_turn"] for p in per])
     hits = sum(p["turn_hits"] for p in per)
@@ -330,6 +336,8 @@ def follow_stats(rows: Sequence[Dict[str, Any]], name: str) -> Dict[str, Any]:
         "settle_p90_s": float(np.percentile(measured, 90, method="higher")) if len(measured) else None,
         "settle_within_target": float(np.mean(measured <= TARGETS["settle_s"])) if len(measured) else None,
         "never_settled": int(np.sum(np.isinf(measured))),
+        "never_short": int(sum(1 for p in per if math.isinf(p["settle_s"])
+                               and not (p.get("watched_s", math.inf) >= SHORT_WATCH_S))),
         "settle_unscored": int(np.sum(np.isnan(taus))),
     }
 
@@ -511,7 +519,9 @@ def to_markdown(r: Dict[str, Any]) -> str:
         f"*During the turn*: share of scored readings in [start, end] within {WITHIN_TURN_CENTS:g} cents of the "
         f"truth.  *After the turn*: settle time = smallest tau >= 0 such that every scored reading from end + tau to "
         f"end + {r['after_s']} s shows a note within {SETTLE_CENTS:g} cent (taken at a reading; never = the last "
-        "reading is off).  *Stable needle*: standard deviation of the readings' cents over one second from "
+        "scored reading is off; in brackets, how many of those had their note read -- the unbent note's readings "
+        f"showing a note -- for less than {SHORT_WATCH_S} s after the turn: the note died).  "
+        "*Stable needle*: standard deviation of the readings' cents over one second from "
         f"{STABLE_FROM_S} s after the onset (only readings with a note count): steady sines and 30-partial harmonic "
         f"tones at {', '.join(STEADY_NOTES)} (A4 = 440 Hz), and the unbent recorded notes.", "",
         "## Targets (issue 13)", "",
@@ -528,12 +538,14 @@ def to_markdown(r: Dict[str, Any]) -> str:
         L.append(f"| {tgt} | " + " | ".join(cells) + " |")
     L += ["", "## Follows the peg", "",
           "| system | bends | during the turn: median share within 3 c | pooled (readings) | settle median | p90 | "
-          "settled <= 60 ms | never settled | no scored reading after |", "|---|---|---|---|---|---|---|---|---|"]
+          f"settled <= 60 ms | never settled (note read < {SHORT_WATCH_S} s after) | no scored reading after |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for name in names:
         f = S[name]["follow"]
         L.append(f"| {name} | {f['bends']} | {_pct(f['within_turn_median'])} | {_pct(f['within_turn_pooled'])} "
                  f"({f['turn_readings']}) | {_ms(f['settle_median_s'])} | {_ms(f['settle_p90_s'])} | "
-                 f"{_pct(f['settle_within_target'])} | {f['never_settled']} | {f['settle_unscored']} |")
+                 f"{_pct(f['settle_within_target'])} | {f['never_settled']} ({f.get('never_short', 0)}) | "
+                 f"{f['settle_unscored']} |")
     L += ["", "Per bend size (up and down pooled):", "",
           "| system | D [cents] | peak rate [c/s] | bends | within 3 c: median / pooled | settle median | p90 | "
           "<= 60 ms | never |", "|---|---|---|---|---|---|---|---|---|"]

@@ -175,7 +175,7 @@ def test_glide_note_scores_a_perfect_reader_perfect_and_a_lagging_one_not():
     for row in g["bends"]:
         o, late = row["systems"]["oracle"], row["systems"]["late"]
         assert o["turn_readings"] >= 30 and o["within_turn"] == 1.0, row
-        assert o["settle_s"] <= 0.02, row
+        assert o["settle_s"] <= 0.02 and o["watched_s"] >= 0.75, row
         assert late["settle_s"] > (G.TARGETS["settle_s"] if abs(row["cents"]) >= 25 else 0.02), row
     big = g["bends"][0]["systems"]["late"]
     assert big["within_turn"] < 0.6
@@ -246,8 +246,10 @@ def test_follow_stats_with_bends_that_never_settle():
     rows = [{"systems": {"s": {"within_turn": w, "turn_hits": h, "turn_readings": 10, "settle_s": tau}}}
             for w, h, tau in ((0.5, 5, 0.02), (1.0, 10, math.inf), (0.2, 2, 0.3), (0.6, 6, math.inf),
                               (0.9, 9, float("nan")))]
+    rows[1]["systems"]["s"]["watched_s"] = 0.1                        # never settled, but the note died
+    rows[3]["systems"]["s"]["watched_s"] = 0.75
     f = G.follow_stats(rows, "s")
     assert f["within_turn_pooled"] == pytest.approx(32 / 50) and f["within_turn_median"] == pytest.approx(0.6)
     assert f["settle_median_s"] == pytest.approx((0.3 + math.inf) / 2) and f["settle_p90_s"] == math.inf
-    assert f["never_settled"] == 2 and f["settle_unscored"] == 1
+    assert f["never_settled"] == 2 and f["never_short"] == 1 and f["settle_unscored"] == 1
     assert f["settle_within_target"] == pytest.approx(0.25)
