@@ -144,6 +144,7 @@ class PitchTracker:
         self._n_history = max(1, int(round(p.max_average_s * self.sr / self.lag)))
         self._max_glide = p.max_glide_cents_s * self.lag / self.sr     # [cents per reading]
         self._min_trend = p.min_trend_cents_s * self.lag / self.sr     # [cents per reading]
+        self._still_slope = p.still_cents_s * self.lag / self.sr       # [cents per reading]
         self.reset()
 
     def reset(self) -> None:
@@ -221,16 +222,53 @@ class PitchTracker:
         if f_guide is not None:
             candidates.append(f_guide)
         self._guide_f = f_guide
+        if self._shown is not None and self._shown.moving:    # (its frames: the shortest, newest)
+            self._shown.still_from = self.n_samples - sum(self._shortest_pair(self._shown))
         self._update_tracks(candidates, per_partial, W, spectra, summed=summed)
+        for tr in self._tracks:
+            if tr.moving and (tr.misses or tr.unsteady or tr is not self._shown):
+                tr.stop_following()     # short frames lost it: a false alarm (noise), as before
         shown = self._choose()
         if shown is not None and shown.misses == 0 and shown.last_est is not None:
-            shown_pitch.average_estimate(shown, shown.last_est, self.p, reading=self._reading_idx, lag=self.lag,
-                                         n_history=self._n_history, min_slope=self._min_trend)
+            self._show_pitch(shown, spectra)
         self._prev = spectra.newest_frames()
         if shown is None:
             best = float(fast_max(per_partial)) if len(per_partial) else -math.inf
             return Reading.silent(t, min(0.5, shown_pitch.confidence(self.p, best, 0, None, None)))
         return self._shown_reading(t, shown)
+
+    def _show_pitch(self, tr: Track, spectra: ReadingSpectra) -> None:
+        """The shown pitch of ``tr`` from its newest estimate: averaged while it holds
+        (:func:`~cleartune.edge.shown_pitch.average_estimate`), followed along a line through
+        the newest short-frame estimates while it moves (a peg being turned:
+        :func:`~cleartune.edge.shown_pitch.follow_estimate`).  The move is seen by an
+        estimate from the shortest frames (:func:`~cleartune.edge.shown_pitch.motion_vote`);
+        when the line flattens, frames start after the move and grow again."""
+        p, idx = self.p, self._reading_idx
+        short = self._shortest_pair(tr)
+        if not tr.moving and tr.hist_f:
+            est = tr.last_est
+            probe = est if est.frames == short else self._estimate(tr, spectra, frames=short)
+            ok = probe is not None and has_enough_partials(probe, p)
+            tr.move_votes = shown_pitch.motion_vote(tr, probe, p, min_slope=2 * self._still_slope,
+                                                             max_slope=self._max_glide) if ok else 0
+            if abs(tr.move_votes) >= p.follow_readings:
+                tr.start_following(probe, still_from=self.n_samples - sum(short))
+        if tr.moving:
+            slope = shown_pitch.follow_estimate(tr, tr.last_est, p, reading=idx, lag=self.lag)
+            if len(tr.hist_f) >= 2 and abs(slope) <= self._still_slope:
+                tr.moving = False
+                tr.still_from = self.n_samples - sum(short)
+                tr.hist_f, tr.hist_v, tr.hist_i = [], [], []
+            return
+        shown_pitch.average_estimate(tr, tr.last_est, p, reading=idx, lag=self.lag,
+                                     n_history=self._n_history, min_slope=self._min_trend)
+
+    def _shortest_pair(self, tr: Track) -> tuple:
+        """(frame length, lag) [samples] of ``tr``'s quickest estimate: the shortest frame
+        that resolves its partials, lagged one hop."""
+        w_min = self.p.resolve_bins * self.sr / tr.f
+        return min((w for w in self.windows if w >= w_min), default=self.windows[-1]), self.hop
 
     def _level(self) -> float:
         """Mean power of the last reading's samples (the larger of raw and denoised)."""
@@ -353,10 +391,12 @@ class PitchTracker:
             return
         record_estimate(tr, est, p, max_slope=self._max_glide, long_frame=self.windows[-1] // 2)
 
-    def _estimate(self, tr: Track, spectra: ReadingSpectra, *, end: int = 0) -> Optional[PreciseEstimate]:
+    def _estimate(self, tr: Track, spectra: ReadingSpectra, *, end: int = 0,
+                  frames: Optional[tuple] = None) -> Optional[PreciseEstimate]:
         """Precise estimate of ``tr`` on the raw signal from frames ending ``end`` samples
-        before the newest; None while the note is too young for any frame pair."""
-        frames = self._frames_after_start(tr, end=end)
+        before the newest (``frames``: (frame length, lag), else the longest that fit after
+        the note's start); None while the note is too young for any frame pair."""
+        frames = frames or self._frames_after_start(tr, end=end)
         if frames is None:
             return None
         W, lag = frames
@@ -372,6 +412,7 @@ class PitchTracker:
         a low note; a frame shorter than ``resolve_bins`` periods of the note is never used
         (its partials would leak into each other)."""
         age = self.n_samples - tr.start - self._margin - end
+        still = self.n_samples - tr.still_from - end          # (since a moving pitch held)
         w_min = self.p.resolve_bins * self.sr / tr.f       # resolves the partials of a low note
         shortest = min((w for w in self.windows if w >= w_min), default=self.windows[-1])
         for w, lag in self._frame_pairs:
@@ -380,7 +421,7 @@ class PitchTracker:
             if w + lag + end > self._ring_len:
                 continue        # (an early estimate of a note that waited: not that far back)
             skip = self._attack if w > max(self._short_frame, shortest) else 0
-            if w + lag <= age - skip:
+            if w + lag <= min(age - skip, still):
                 return w, lag
         return None
 

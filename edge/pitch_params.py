@@ -96,6 +96,18 @@ class PitchParams:
     max_glide_cents_s: float = 100.0       # ... changing at most this fast (peg turning)
     ready_spread_cents: float = 3.0        # a note is first shown only when its peaks are this
                                            # sharp (frequency spread across a peak's bins)
+    # following the peg (a pitch that moves while the string rings)
+    follow_cents: float = 1.0              # the shortest frames' estimate this far from the shown
+    follow_sigma: float = 4.0              # ... pitch (and this many times the rms scatter of
+    follow_quiet: int = 4                  # ... at least this many quiet ones before) ...
+    follow_max_bias_cents: float = 3.0     # ... (not when their median is this far off) ...
+    follow_readings: int = 2               # ... this many readings in a row, on the same side,
+                                           # means the peg is turning: short frames, a line
+                                           # through the newest estimates, no averaging
+    ramp_probes: int = 4                   # ... or this many in a row rise (or fall) smoothly
+    follow_points: int = 2                 # estimates in that line (the newest)
+    still_cents_s: float = 10.0            # the turn ends when the line is flatter than this
+                                           # [cents/s]; frames then start after it (growing again)
     # averaging and display
     max_average_s: float = 1.5             # the shown pitch averages up to this much history
     change_sigma: float = 5.0              # a step: the newest two estimates this many sigma ...

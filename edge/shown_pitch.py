@@ -118,3 +118,89 @@ def hysteresis_cents(tr: Track, p: PitchParams) -> float:
     it is on)."""
     sig_c = CENTS_PER_LN * tr.mean_sigma / tr.mean_f if math.isfinite(tr.mean_sigma) else math.inf
     return min(p.hysteresis_cents, max(p.min_hysteresis_cents, 3.0 * sig_c))
+
+
+# -- following the peg ---------------------------------------------------------------------
+def is_ramp(f: list, p: PitchParams, *, min_slope: float, max_slope: float) -> bool:
+    """The probes ``f`` [Hz, one per reading, ``ramp_probes`` of them] move one way: every
+    step on the same side and at most ``1.5 max_slope`` [cents per reading] (a peg, not a
+    jump to another note), a line's slope of at least ``min_slope`` [cents per reading] and
+    a rise along it beyond ``2 follow_cents`` and four times the scatter about it (a turn
+    too slow for one probe to stand out from the scatter, e.g. 5 cents in 0.4 s)."""
+    n = len(f)
+    if n < p.ramp_probes:
+        return False
+    c = CENTS_PER_LN * np.log(np.asarray(f) / f[-1])
+    steps = np.diff(c)
+    if not ((steps > 0).all() or (steps < 0).all()) or np.abs(steps).max() > 1.5 * max_slope:
+        return False
+    x = np.arange(n) - (n - 1) / 2.0
+    slope = float(np.dot(x, c) / np.dot(x, x))
+    res = c - float(np.mean(c)) - slope * x
+    rms = math.sqrt(float(np.dot(res, res)) / max(n - 2, 1))
+    rise = abs(slope) * (n - 1)
+    return abs(slope) >= min_slope and rise > max(2.0 * p.follow_cents, 4.0 * rms)
+
+
+def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope: float, max_slope: float) -> int:
+    """``tr.move_votes`` updated with ``probe`` (an estimate from the shortest frames that
+    resolve the note, lag one hop: it applies about 30 ms before the newest sample).  The
+    probe's distance ``d`` from the shown pitch [cents] is judged against the quiet probes
+    before (``tr.probe_d``; their stated sigma overstates the scatter several times for low
+    notes): less their median (``tr.follow_bias``: short frames may read a note a little
+    off its long-frame average), beyond ``follow_cents`` and ``follow_sigma`` times their
+    scatter (rms about that median: the odd wild probe in noise widens it) it votes +-1
+    (above or below; votes on the same side add up); else it is a
+    quiet probe and the votes are 0.  No vote before ``follow_quiet`` quiet probes, nor
+    while their median is beyond ``follow_max_bias_cents`` (another note's partials next to
+    this one's pull its short frames: they cannot be followed)."""
+    d = cents(probe.f1, tr.mean_f)
+    tr.probe_f.append(probe.f1)
+    del tr.probe_f[:-p.ramp_probes]
+    if is_ramp(tr.probe_f, p, min_slope=min_slope, max_slope=max_slope):
+        return (1 if tr.probe_f[-1] > tr.probe_f[0] else -1) * p.follow_readings
+    q = tr.probe_d
+    limit, bias = math.inf, 0.0
+    if len(q) >= p.follow_quiet:
+        bias = float(np.median(q))
+        dq = np.asarray(q) - bias
+        limit = max(p.follow_cents, p.follow_sigma * math.sqrt(float(np.dot(dq, dq)) / len(q)))
+    tr.follow_bias = bias
+    if abs(d - bias) <= limit or abs(bias) > p.follow_max_bias_cents:
+        q.append(d)
+        del q[:-2 * p.follow_quiet]
+        return 0
+    d -= bias
+    if abs(d) > limit + max_slope * (abs(tr.move_votes) + 1):
+        return 0            # faster than a peg turns: a jump (another note, noise), not a turn
+    side = 1 if d > 0 else -1
+    return tr.move_votes + side if tr.move_votes * side > 0 else side
+
+
+def follow_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading: int, lag: int) -> float:
+    """While the pitch moves: add ``est`` (less ``tr.follow_bias``) to ``tr``'s history (the
+    newest ``follow_points`` only) and show the straight line through them carried to the newest sample (a single
+    estimate is shown as it is).  Returns the line's slope [cents per reading] (0 for one
+    estimate)."""
+    f1 = est.f1 * 2.0 ** (-tr.follow_bias / CENTS_PER_OCTAVE)    # (as the long frames read it)
+    tr.hist_f.append(f1)
+    tr.hist_v.append(est.sigma ** 2 + (est.f1 * 2e-7) ** 2)
+    tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
+    del tr.hist_f[:-p.follow_points], tr.hist_v[:-p.follow_points], tr.hist_i[:-p.follow_points]
+    if len(tr.hist_f) < 2:
+        tr.mean_f, tr.mean_sigma = f1, est.sigma
+        return 0.0
+    c = CENTS_PER_LN * np.log(np.asarray(tr.hist_f) / tr.hist_f[-1])
+    x = np.asarray(tr.hist_i) - reading
+    w = 1.0 / (CENTS_PER_LN ** 2 * np.asarray(tr.hist_v) / np.asarray(tr.hist_f) ** 2)
+    S0, Sx, Sxx = float(fast_sum(w)), float(fast_sum(w * x)), float(fast_sum(w * x * x))
+    Sy, Sxy = float(fast_sum(w * c)), float(fast_sum(w * x * c))
+    det = S0 * Sxx - Sx * Sx
+    if det <= 0:
+        tr.mean_f, tr.mean_sigma = f1, est.sigma
+        return 0.0
+    slope = (S0 * Sxy - Sx * Sy) / det
+    value = (Sxx * Sy - Sx * Sxy) / det          # at the newest sample (x = 0)
+    tr.mean_f = tr.hist_f[-1] * 2.0 ** (value / CENTS_PER_OCTAVE)
+    tr.mean_sigma = tr.mean_f * math.sqrt(Sxx / det) / CENTS_PER_LN
+    return slope

@@ -55,6 +55,13 @@ class Track:
         self.clear_first = False          # its latest estimate has a strong, steady first partial
         self.has_first = False            # its latest estimate measured the first partial
         self.first_frame = 0              # frame length of its first estimate [samples]
+        self.moving = False               # the pitch is moving (a peg turned): shown_pitch.follow
+        self.still_from = start           # frames of its estimates start after this sample
+        self.move_votes = 0               # readings in a row the short frames saw it move (signed)
+        self.probe_d: List[float] = []    # how far the quiet short-frame estimates lay [cents]
+        self.follow_bias = 0.0            # ... their median (short frames' offset) [cents]
+        self.probe_f: List[float] = []    # the newest short-frame estimates [Hz]
+        self._before_move: tuple = ()      # what start_following replaced
 
     def reset_to(self, f: float) -> None:
         """Start over at frequency ``f`` [Hz] (keeps birth and start)."""
@@ -68,6 +75,27 @@ class Track:
         self.mean_f, self.mean_sigma = f, math.inf
         self.unsteady = 0
         self.own_seen = 0
+        self.moving, self.move_votes, self.probe_d, self.probe_f = False, 0, [], []
+
+    def start_following(self, probe: PreciseEstimate, *, still_from: int) -> None:
+        """The pitch moves (a peg turned, seen by ``probe``, an estimate from the shortest
+        frames): from here estimates come from frames after ``still_from`` [sample] and the
+        shown pitch follows them (``shown_pitch.follow_estimate``); what it was averaging is
+        kept for :meth:`stop_following`."""
+        self._before_move = (self.hist_f, self.hist_v, self.hist_i, self.mean_f, self.mean_sigma,
+                             self.still_from, self.recent)
+        self.moving, self.move_votes, self.unsteady, self.probe_d, self.probe_f = True, 0, 0, [], []
+        self.hist_f, self.hist_v, self.hist_i = [], [], []
+        self.recent = [probe.f1]           # (steadiness judged on the short frames from here)
+        self.last_est = probe
+        self.still_from = still_from
+
+    def stop_following(self) -> None:
+        """A move the short frames could not follow (noise, not a peg): back to the averaged
+        pitch and the frames of before, as if it had not been seen."""
+        (self.hist_f, self.hist_v, self.hist_i, self.mean_f, self.mean_sigma,
+         self.still_from, self.recent) = self._before_move
+        self.moving, self.move_votes, self.unsteady, self.misses = False, 0, 0, 0
 
     def inharmonicity(self, default: float) -> Tuple[float, bool]:
         """Inharmonicity to predict partials with, and whether it was measured."""
@@ -103,7 +131,9 @@ def is_steady(tr: Track, p: PitchParams, *, max_slope: float) -> bool:
     at most ``max_slope`` [cents per reading] (``max_glide_cents_s`` at the reading rate)."""
     rms, slope = tr.steadiness()
     if len(tr.recent) == 2:
-        return rms <= p.first_step_cents
+        return rms <= (1.5 * max_slope if tr.moving else p.first_step_cents)
+    if tr.moving:       # a peg turned: a smooth curve, up to half again the glide rate
+        return rms <= p.max_steady_rms_cents and abs(slope) <= 1.5 * max_slope
     tol = min(max(p.steady_rms_cents, 3.0 * tr.sigma_cents), p.max_steady_rms_cents)
     return rms <= tol and abs(slope) <= max_slope
 
