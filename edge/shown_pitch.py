@@ -147,13 +147,16 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
     resolve the note, lag one hop: it applies about 30 ms before the newest sample).  The
     probe's distance ``d`` from the shown pitch [cents] is judged against the quiet probes
     before (``tr.probe_d``; their stated sigma overstates the scatter several times for low
-    notes): less their median (``tr.follow_bias``: short frames may read a note a little
-    off its long-frame average), beyond ``follow_cents`` and ``follow_sigma`` times their
-    scatter (rms about that median: the odd wild probe in noise widens it) it votes +-1
-    (above or below; votes on the same side add up); else it is a
-    quiet probe and the votes are 0.  No vote before ``follow_quiet`` quiet probes, nor
+    notes): less their median (``tr.follow_bias``: short frames, and the lag of the
+    averaged pitch behind a drifting note, put them a little off), beyond ``follow_cents``
+    and ``follow_sigma`` times their scatter (rms about that median: the odd wild probe in
+    noise widens it) it votes +-1 (above or below; votes on the same side add up); else it
+    is a quiet probe and the votes are 0.  No vote before ``follow_quiet`` quiet probes,
     while their median is beyond ``follow_max_bias_cents`` (another note's partials next to
-    this one's pull its short frames: they cannot be followed)."""
+    this one's pull its short frames: they cannot be followed), nor for a jump beyond the
+    limit by more than ``max_slope`` [cents per reading] per vote (a new pluck, another
+    note: faster than a peg turns).  A smooth run of probes (:func:`is_ramp`, ``min_slope``
+    [cents per reading]) counts as ``follow_readings`` votes at once."""
     d = cents(probe.f1, tr.mean_f)
     tr.probe_f.append(probe.f1)
     del tr.probe_f[:-p.ramp_probes]
@@ -178,11 +181,11 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
 
 
 def follow_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading: int, lag: int) -> float:
-    """While the pitch moves: add ``est`` (less ``tr.follow_bias``) to ``tr``'s history (the
-    newest ``follow_points`` only) and show the straight line through them carried to the newest sample (a single
+    """While the pitch moves: add ``est`` to ``tr``'s history (the newest ``follow_points``
+    only) and show the straight line through them carried to the newest sample (a single
     estimate is shown as it is).  Returns the line's slope [cents per reading] (0 for one
     estimate)."""
-    f1 = est.f1 * 2.0 ** (-tr.follow_bias / CENTS_PER_OCTAVE)    # (as the long frames read it)
+    f1 = est.f1
     tr.hist_f.append(f1)
     tr.hist_v.append(est.sigma ** 2 + (est.f1 * 2e-7) ** 2)
     tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
