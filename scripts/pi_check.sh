@@ -157,6 +157,12 @@ echo "$tests" > "$work/tests.files"
 # run from a copy outside the checkout (no cleartune/ folder there), so the tests import the installed wheel
 # (with the data files the tests read: the demo recording, the wire-format spec, the example config)
 rm -rf "$work/src" && mkdir -p "$work/src" && cp -r "$REPO/tests" "$REPO/edge" "$REPO/firmware_bridge" "$work/src/"
+# the test markers of pyproject.toml (the copy has no pyproject; an unknown mark is a warning)
+"$PY" - "$REPO/pyproject.toml" > "$work/src/pytest.ini" <<'PYEOF'
+import sys, tomllib
+marks = tomllib.load(open(sys.argv[1], "rb"))["tool"]["pytest"]["ini_options"].get("markers", [])
+print("[pytest]\nmarkers =\n" + "".join(f"    {m}\n" for m in marks))
+PYEOF
 # shellcheck disable=SC2086  # the test files: word splitting intended
 run_tests() { (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" --path "$work/site" -- -m pytest -q -rs -p no:cacheprovider -m "not tf" $tests); }
 step tests run_tests
