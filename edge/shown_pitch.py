@@ -153,23 +153,27 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
     noise widens it) it votes +-1 (above or below; votes on the same side add up); else it
     is a quiet probe and the votes are 0.  No vote before ``follow_quiet`` quiet probes,
     while their median is beyond ``follow_max_bias_cents`` (another note's partials next to
-    this one's pull its short frames: they cannot be followed), nor for a jump beyond the
+    this one's pull its short frames: they cannot be followed) or their scatter beyond
+    ``follow_max_scatter_cents`` (in noise the short frames cannot tell a turn; the long
+    frames' average is kept), nor for a jump beyond the
     limit by more than ``max_slope`` [cents per reading] per vote (a new pluck, another
     note: faster than a peg turns).  A smooth run of probes (:func:`is_ramp`, ``min_slope``
     [cents per reading]) counts as ``follow_readings`` votes at once."""
     d = cents(probe.f1, tr.mean_f)
-    tr.probe_f.append(probe.f1)
-    del tr.probe_f[:-p.ramp_probes]
-    if is_ramp(tr.probe_f, p, min_slope=min_slope, max_slope=max_slope):
-        return (1 if tr.probe_f[-1] > tr.probe_f[0] else -1) * p.follow_readings
     q = tr.probe_d
-    limit, bias = math.inf, 0.0
+    limit, bias, scatter = math.inf, 0.0, math.inf
     if len(q) >= p.follow_quiet:
         bias = float(np.median(q))
         dq = np.asarray(q) - bias
-        limit = max(p.follow_cents, p.follow_sigma * math.sqrt(float(np.dot(dq, dq)) / len(q)))
+        scatter = math.sqrt(float(np.dot(dq, dq)) / len(q))
+        limit = max(p.follow_cents, p.follow_sigma * scatter)
     tr.follow_bias = bias
-    if abs(d - bias) <= limit or abs(bias) > p.follow_max_bias_cents:
+    clear = scatter <= p.follow_max_scatter_cents and abs(bias) <= p.follow_max_bias_cents
+    tr.probe_f.append(probe.f1)
+    del tr.probe_f[:-p.ramp_probes]
+    if clear and is_ramp(tr.probe_f, p, min_slope=min_slope, max_slope=max_slope):
+        return (1 if tr.probe_f[-1] > tr.probe_f[0] else -1) * p.follow_readings
+    if abs(d - bias) <= limit or not clear:
         q.append(d)
         del q[:-2 * p.follow_quiet]
         return 0

@@ -149,3 +149,16 @@ def test_a_slow_ramp_of_probes_is_a_turn_though_no_probe_stands_out():
     tr = _track_at(quiet=(0.9, -0.9, 0.8, -0.8))          # scatter ~0.85: the limit is ~3.4 cents
     votes = [SP.motion_vote(tr, _Probe(_hz(c)), P, **SLOPES) for c in (0.0, 1.0, 2.0, 3.0)]
     assert votes[:3] == [0, 0, 0] and abs(votes[3]) >= P.follow_readings
+
+
+def test_no_turn_is_judged_when_the_short_frames_scatter_noise():
+    """Quiet probes scattered beyond follow_max_scatter_cents (noise): the short frames cannot
+    tell a turn, neither by one far probe nor by a ramp; the averaged pitch is kept."""
+    noisy = (1.5, -1.6, 1.4, -1.5, 1.6, -1.4)
+    tr = _track_at(quiet=noisy)
+    for c in (8.0, 9.0):
+        tr.move_votes = SP.motion_vote(tr, _Probe(_hz(c)), P, **SLOPES)
+        assert tr.move_votes == 0
+    tr = _track_at(quiet=noisy)
+    votes = [SP.motion_vote(tr, _Probe(_hz(c)), P, **SLOPES) for c in (0.0, 2.0, 4.0, 6.0)]
+    assert votes == [0, 0, 0, 0]
