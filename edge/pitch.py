@@ -17,6 +17,12 @@ hop into a ring buffer; all analysis happens on reading hops, one step per modul
    (a pluck is read 60-110 ms after it starts).
 6. :mod:`~cleartune.edge.shown_pitch`: the shown note's estimates averaged, its confidence,
    and the hysteresis of its name.
+7. Following the peg: each reading an estimate of the shown note from the shortest frames
+   that resolve it watches for a turned peg (``shown_pitch.motion_vote``); while the pitch
+   moves, the shown pitch follows a line through the newest short-frame estimates
+   (``shown_pitch.follow_estimate``), and when it holds again the frames start after the
+   turn and grow (93 -> 372 ms) as after a pluck.  In noise (short frames that scatter) no
+   turn is judged and the long frames' average is kept.
 
 Settings: :class:`~cleartune.edge.pitch_params.PitchParams` (re-exported here).
 
