@@ -88,6 +88,9 @@ class PreciseEstimate:
     power: np.ndarray   # their powers [linear]
     spread_cents: float  # power-weighted frequency disagreement across each peak's bins [cents]
     snr_db: np.ndarray  # SNR of each measured partial [dB above the mean noise]
+    low_gap_db: float = math.inf   # without partials 1-3: how far the noise floor at their
+                                   # places lies below the strongest measured partial [dB]
+                                   # (inf when one of them was measured)
 
 
 def _strongest_bins(spec: Spectrum, geo: FrameGeometry, frame_len: int, fk: np.ndarray, tol_hz: np.ndarray):
@@ -283,7 +286,21 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
             break
     if fitted is None:
         return None
-    return _estimate_of(fitted, parts, n_expected, (frame_len, lag))
+    est = _estimate_of(fitted, parts, n_expected, (frame_len, lag))
+    if est.k[0] > 3:
+        est.low_gap_db = _low_gap_db(spec, geo, f1=f1, B=B, power=parts.power)
+    return est
+
+
+def _low_gap_db(spec: Spectrum, geo: FrameGeometry, *, f1: float, B: float, power: np.ndarray) -> float:
+    """How far [dB] the noise floor of ``spec`` at partials 1-3 of ``f1`` [Hz]
+    (inharmonicity ``B``) lies below the strongest of ``power`` (the measured partials,
+    linear): large where those partials would stand out were they there, small where noise
+    covers their places (then their absence says nothing)."""
+    k = _partial_numbers(3)
+    fk = k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
+    j = np.minimum(np.rint(fk / geo.bin_hz).astype(np.int64), geo.band_hi)
+    return 10.0 * math.log10(float(fast_max(power)) + TINY) - float(fast_max(spec.noise_db[j]))
 
 
 def _estimate_of(fit: SeriesFit, parts: Partials, n_expected: int, frames: Tuple[int, int]) -> PreciseEstimate:

@@ -37,6 +37,10 @@ class PitchParams:
                                            # like a high note; a high note is found by its summed
                                            # salience or as the lone strongest peak)
     max_salience_partials: int = 12        # ... and at most this many
+    summed_fmax: float = 1400.0            # a salience peak above this (E6 and a bend) is no
+                                           # candidate: there a noisy spectrum's or a rich
+                                           # note's upper partials sum up to a false note; a
+                                           # tone above comes in as the lone strongest peak
     max_partial_hz: float = 5000.0         # partials above this are ignored
     clip_db: float = 30.0                  # dB above the noise are clipped here (log compression)
     dynamic_range_db: float = 60.0         # the floor is at most this far below the strongest peak
@@ -62,6 +66,10 @@ class PitchParams:
                                            # with its first partial measured: a sub-octave of a
                                            # string (with another string ringing) explains its
                                            # partials too
+    subharmonic_clear_db: float = 30.0     # a note without partials 1-3 is a sub-harmonic when
+                                           # the noise floor at their places lies this far
+                                           # below its strongest partial (nearer: noise may
+                                           # cover them)
     n_candidates: int = 2                  # peaks of each salience considered per reading
     candidate_spacing_cents: float = 60.0  # ... at least this far apart
     candidate_salience: float = 0.5        # ... with at least this x min_(mean_)salience

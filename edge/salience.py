@@ -6,9 +6,11 @@ against it (the octave below loses) and a candidate explaining every other parti
 to the true f0.  The strongest peaks of the summed salience (fair to rich low notes) and
 of the per-partial mean (fair to high notes with few partials) are the candidates, each
 moved to a sub-multiple that explains nearly as much with partials of its own (a weak
-fundamental puts the peak an octave or twelfth up).  The strongest spectral peak is a
-candidate of its own when it is no partial of those (:func:`add_lone_peak`: a sine, a
-tuning fork).  A frame only looks for f0s whose partials it resolves (``resolve_bins``):
+fundamental puts the peak an octave or twelfth up); a peak above ``summed_fmax`` is no
+candidate (in noise, upper partials sum up to false notes there).  The strongest spectral
+peak is a candidate of its own when it is no partial of those, or only of a sub-multiple
+that nothing else supports (:func:`add_lone_peak`: a sine, a tuning fork, any tone above
+``summed_fmax``).  A frame only looks for f0s whose partials it resolves (``resolve_bins``):
 the lowest notes wait for a longer frame.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .notes import CENTS_PER_OCTAVE
-from .pitch_math import CENTS_PER_LN, cents, fast_sum
+from .pitch_math import CENTS_PER_LN, cents, fast_max, fast_sum
 from .pitch_params import PitchParams
 
 #: max-filter radii [bins] a partial's position tolerance is rounded up to
@@ -125,7 +127,8 @@ def candidate_f0s(grid: SalienceGrid, summed: np.ndarray, per_partial: np.ndarra
                   values: np.ndarray) -> List[float]:
     """Candidate f0s [Hz] from :meth:`SalienceGrid.salience`'s three outputs: the
     ``n_candidates`` strongest peaks of the summed and of the per-partial salience, each
-    moved to a sub-multiple when that explains nearly as much with partials of its own."""
+    moved to a sub-multiple when that explains nearly as much with partials of its own; those
+    above ``summed_fmax`` are left out."""
     p = grid.params
     out: List[float] = []
     summed_l = summed.tolist()
@@ -141,8 +144,10 @@ def add_lone_peak(grid: SalienceGrid, above_floor: np.ndarray, out: List[float])
     """Append to ``out`` the strongest peak of ``above_floor`` (dB above the noise per FFT
     bin) within ``fmin..fmax`` as a candidate of its own when it stands
     ``single_partial_snr_db`` above the floor and is no partial of a candidate already in
-    ``out``: a sine or a tuning fork has one partial, which the salience of a note with
-    many expected partials (all but one missing) does not find."""
+    ``out`` (a candidate it is partial ``k > 1`` of counts only with another partial of its
+    own: else it is a sub-multiple of this peak, e.g. 880 Hz for a 1760 Hz sine): a sine or
+    a tuning fork has one partial, which the salience of a note with many expected partials
+    (all but one missing) does not find."""
     p = grid.params
     lo = max(1, int(p.fmin / grid.bin_hz))
     hi = min(len(above_floor) - 1, int(p.fmax / grid.bin_hz) + 1)
@@ -159,9 +164,23 @@ def add_lone_peak(grid: SalienceGrid, above_floor: np.ndarray, out: List[float])
     f = (lo + 0.5 * (j + e)) * grid.bin_hz
     for g in out:
         k = round(f / g)
-        if k >= 1 and abs(cents(f, k * g)) < p.match_cents:
+        if (k >= 1 and abs(cents(f, k * g)) < p.match_cents
+                and (k == 1 or _has_other_partial(grid, above_floor, g, k))):
             return
     out.append(f)
+
+
+def _has_other_partial(grid: SalienceGrid, above_floor: np.ndarray, g: float, k: int) -> bool:
+    """Whether a partial of ``g`` [Hz] other than its ``k``-th (one of 1 .. k + 1) stands
+    ``min_partial_snr_db`` above the floor in ``above_floor``: ``g`` is then a note of its own,
+    not a sub-multiple that only the strongest peak (its ``k``-th partial) put there."""
+    p = grid.params
+    n = len(above_floor)
+    for m in range(1, k + 2):
+        b = int(round(m * g / grid.bin_hz))
+        if m != k and b + 1 < n and float(fast_max(above_floor[max(b - 1, 0):b + 2])) >= p.min_partial_snr_db:
+            return True
+    return False
 
 
 def _add_peaks(grid: SalienceGrid, score: np.ndarray, score_l: List[float], summed: List[float],
@@ -182,8 +201,8 @@ def _add_peaks(grid: SalienceGrid, score: np.ndarray, score_l: List[float], summ
         if j is not None:
             f = f / j[0]
             work[max(0, j[1] - guard):j[1] + guard + 1] = -np.inf
-        if all(abs(cents(f, g)) > p.candidate_spacing_cents for g in out):
-            out.append(f)
+        if f <= p.summed_fmax and all(abs(cents(f, g)) > p.candidate_spacing_cents for g in out):
+            out.append(f)           # (above summed_fmax: a noisy spectrum's partials, no note)
 
 
 def _vertex_offset(score: List[float], i: int) -> float:

@@ -183,11 +183,14 @@ def ghost_multiple(est: PreciseEstimate, tr: Track, p: PitchParams) -> int:
 def has_enough_partials(est: PreciseEstimate, p: PitchParams) -> bool:
     """Enough partials for a note: ``min_partials``, one of them among the first three (a
     string may lack its fundamental and octave, not also its twelfth: else it is a
-    sub-harmonic of a real note), or the first partial alone when it
+    sub-harmonic of a real note) unless noise covers the places of those three (the floor
+    there within ``subharmonic_clear_db`` of the strongest measured partial: in noise a
+    note's lowest partials are often masked, and the rule would show its 4th partial), or
+    the first partial alone when it
     stands ``single_partial_snr_db`` above the noise and its peak is that of a steady
     sinusoid (a sine, a tuning fork, a flute or whistle far above its weak upper partials)."""
     if est.n >= p.min_partials:
-        return float(est.k[0]) <= 3     # (none of partials 1-3: a sub-harmonic of a real note)
+        return float(est.k[0]) <= 3 or est.low_gap_db < p.subharmonic_clear_db
     return est.n == 1 and has_clear_first_partial(est, p)
 
 

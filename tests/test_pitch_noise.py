@@ -122,3 +122,58 @@ def test_thinned_denoised_signal_does_not_lift_the_octave(midi):
     assert len(fused) > 20 and np.mean(np.array(fused) == midi) >= 0.95
     alone = late(track(d))
     assert np.mean(np.array(alone) == midi + 12) >= 0.5
+
+
+# -- partials 1-3 under the noise; no salience candidate above the guitar's range (issue 13) --
+def _upper_partials_tone(f0: float, *, noise_cut_hz: float = 0.0, snr_db: float = 0.0) -> np.ndarray:
+    """A tone with partials 4..15 of ``f0`` only (amplitude 1/k), and, when ``noise_cut_hz``,
+    noise low-passed there at ``snr_db`` (the tone's power over the noise's): the places of
+    partials 1-3 are covered, the partials above stand out."""
+    from scipy.signal import butter, sosfilt
+
+    x = S.periodic_tone(f0, amplitudes=tuple([0.0, 0.0, 0.0] + [k ** -1.0 for k in range(4, 16)]),
+                        duration=2.5).astype(np.float64)
+    if not noise_cut_hz:
+        return x
+    n = sosfilt(butter(8, noise_cut_hz, "low", fs=S.DEFAULT_SAMPLE_RATE, output="sos"),
+                np.random.default_rng(1).normal(size=len(x)))
+    on = x[int(0.3 * S.DEFAULT_SAMPLE_RATE):]
+    return x + n * np.sqrt(np.mean(on ** 2) / np.mean(n ** 2)) * 10 ** (-snr_db / 20)
+
+
+def test_partials_under_the_noise_are_no_sub_harmonic_evidence():
+    """A note missing partials 1-3 is taken for a sub-harmonic of its 4th partial only where
+    those places are clear (the noise floor there ``subharmonic_clear_db`` below its strongest
+    partial).  Under low-frequency noise (an orchestra, traffic, a hum) they may be masked:
+    G3 with partials 4..15 reads G3, not G5 (its 4th partial; the rule applied regardless,
+    84e3ffc, read G5 here).  In the clear the same tone still does not read G3."""
+    from collections import Counter
+
+    masked = Counter(r.note for r in track(_upper_partials_tone(196.0, noise_cut_hz=650.0)) if r.t > 0.8)
+    n = sum(masked.values())
+    assert n >= 30 and masked["G3"] >= 0.9 * n, masked
+    clear = Counter(r.note for r in track(_upper_partials_tone(196.0)) if r.t > 0.8)
+    assert clear["G3"] == 0, clear
+
+
+def test_no_salience_candidate_above_summed_fmax():
+    """Harmonic summation proposes no f0 above ``summed_fmax`` (there a noisy spectrum's or a
+    rich note's upper partials sum up to false notes); a tone above comes in as the lone
+    strongest peak (``add_lone_peak``), and a sub-multiple that only that peak explains
+    (1046 Hz here) does not hide it."""
+    from cleartune.edge.pitch import PitchParams, PitchTracker
+    from cleartune.edge.salience import add_lone_peak, candidate_f0s
+
+    p = PitchParams()
+    tr = PitchTracker(params=p)
+    grid, W = tr._grid, tr.windows[-1]
+    f = 2093.0                                              # C7: partials at 2093 and 4186 Hz
+    above = np.zeros(grid.band_hi + 1)
+    for k, level in ((1, 30.0), (2, 24.0)):
+        b = int(round(k * f / grid.bin_hz))
+        above[b - 1:b + 2] = (level - 6.0, level, level - 6.0)
+    summed, per_partial, values = grid.salience(above, W)
+    cands = candidate_f0s(grid, summed, per_partial, values)
+    assert p.summed_fmax < f and not any(c > p.summed_fmax * 1.01 for c in cands), cands
+    add_lone_peak(grid, above, cands)
+    assert any(abs(1200 * math.log2(c / f)) < 10 for c in cands), cands
