@@ -228,13 +228,14 @@ def record_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, max_slop
     tr.f = est.f1
     tr.recent.append(est.f1)
     del tr.recent[:-p.steady_readings]
-    tr.energy_db = est.energy_db
+    if not tr.moving:       # (short frames in a turn see less of the note: its standing holds)
+        tr.energy_db = est.energy_db
+        tr.frac = est.n / max(est.n_expected, 1)
     tr.sigma_cents = CENTS_PER_LN * est.sigma / est.f1
     tr.spread_cents = est.spread_cents
     tr.n = est.n
     tr.clear_first = has_clear_first_partial(est, p)
     tr.has_first = bool(len(est.k) and est.k[0] == 1)
-    tr.frac = est.n / max(est.n_expected, 1)
     tr.unsteady = 0 if is_steady(tr, p, max_slope=max_slope) else tr.unsteady + 1
     if est.B_fitted:
         tr.B_last = est.B
