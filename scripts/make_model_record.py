@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import platform
 import re
 import subprocess
@@ -44,6 +45,16 @@ def keras_weights_sha256(path: Path) -> str | None:
         return hashlib.sha256(z.read("model.weights.h5")).hexdigest()
 
 
+def cpu_name() -> str:
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                return f"{ln.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or "cpu ?"
+
+
 def run_start(line: str | None) -> float | None:
     """The run's start (``start 2026-12-06T06:45:18Z ...``) as a POSIX time."""
     m = re.search(r"start (\S+Z)", line or "")
@@ -58,7 +69,8 @@ def parse_log(text: str) -> dict:
         "steps": [ln[3:] for ln in lines if ln.startswith("== ")],
         "epochs": [ln for ln in lines if re.match(r"^epoch \d+/\d+", ln)],
         "results": [ln.strip() for ln in lines if re.search(r"clips: feature MSE|accuracy|MAC|bytes", ln)
-                    and not ln.strip().startswith(("evaluated", "features", "+ "))],
+                    and not ln.strip().startswith(("evaluated", "features", "+ "))
+                    and not re.search(r"\((k?bytes)\)", ln)],                 # (/usr/bin/time -v's own lines)
         "wall": next((ln.split(": ", 1)[1] for ln in lines if "Elapsed (wall clock)" in ln), None),
         "rss": next((ln.split(": ", 1)[1] for ln in lines if "Maximum resident set size" in ln), None),
     }
@@ -81,7 +93,7 @@ def main(argv=None) -> int:
            f"- log: `{a.log}` ({info['start'] or 'start ?'}; {info['end'] or 'still running or killed'})",
            "- command: `make model` (scripts/make_model.sh) in a fresh `git clone` with no data/ or runs/",
            f"- wall time: {info['wall'] or '?'}; peak RSS {info['rss'] or '?'} kB",
-           f"- machine: {platform.machine()}, {platform.processor() or 'cpu ?'}, {platform.platform()}",
+           f"- machine: {platform.machine()}, {cpu_name()}, {platform.platform()}",
            f"- record written {datetime.now(timezone.utc).isoformat(timespec='seconds')}", "",
            "## Steps (UTC start times)", ""]
     out += [f"- {s}" for s in info["steps"]]
