@@ -50,14 +50,7 @@ for a in ablations:
     else:
         sys.exit(f"unknown ablation {a!r}")
 if params:
-    pp = dataclasses.replace(PitchParams(), **params)
-    table = acc.system_table
-
-    def patched(**kw):
-        t = table(**kw)
-        t["tracker"] = dataclasses.replace(t["tracker"], tuner={"denoise": False, "pitch": pp})
-        return t
-    acc.system_table = patched
+    rootfinder.tracker_with(acc, dataclasses.replace(PitchParams(), **params))
 print(f"[ablate] {ablations} params={params} pitch={pitch.__file__}", file=sys.stderr, flush=True)
 rc = main()
 print(f"[ablate] cleartune modules outside {root}: {rootfinder.outside(root) or 'none'}", file=sys.stderr)

@@ -32,3 +32,17 @@ def outside(root: Path) -> list[str]:
     """The loaded cleartune modules whose file is not under ``root`` (should be none)."""
     return [m for m, mod in list(sys.modules.items()) if m.startswith("cleartune") and getattr(mod, "__file__", None)
             and not str(Path(mod.__file__).resolve()).startswith(str(root) + "/")]
+
+
+def tracker_with(acc, pp) -> None:
+    """Make the accuracy bench's ``tracker`` system (module ``acc``) run with PitchParams ``pp``."""
+    import dataclasses
+
+    table = acc.system_table
+
+    def patched(**kw):
+        t = table(**kw)
+        t["tracker"] = dataclasses.replace(t["tracker"], tuner={"denoise": False, "pitch": pp})
+        return t
+
+    acc.system_table = patched

@@ -20,17 +20,7 @@ from cleartune.edge.pitch_params import PitchParams  # noqa: E402
 
 base = PitchParams()
 params = {k: type(getattr(base, k))(float(v)) for k, v in fields.items()}
-pp = dataclasses.replace(base, **params)
-table = acc.system_table
-
-
-def patched(**kw):
-    t = table(**kw)
-    t["tracker"] = dataclasses.replace(t["tracker"], tuner={"denoise": False, "pitch": pp})
-    return t
-
-
-acc.system_table = patched
+rootfinder.tracker_with(acc, dataclasses.replace(base, **params))
 print(f"[variant] params={params} pitch={pitch.__file__}", file=sys.stderr, flush=True)
 rc = main()
 print(f"[variant] cleartune modules outside {root}: {rootfinder.outside(root) or 'none'}", file=sys.stderr)
