@@ -270,11 +270,20 @@ class PitchTracker:
         shown_pitch.average_estimate(tr, tr.last_est, p, reading=idx, lag=self.lag,
                                      n_history=self._n_history, min_slope=self._min_trend)
 
+    def _min_frame(self, tr: Track) -> float:
+        """The shortest frame [samples] that resolves ``tr``'s partials (``resolve_bins``
+        periods): a frame shorter would let them leak into each other."""
+        return self.p.resolve_bins * self.sr / tr.f
+
+    def _shortest_frame(self, tr: Track) -> int:
+        """The shortest of the frames that resolve ``tr``'s partials [samples]."""
+        w_min = self._min_frame(tr)
+        return min((w for w in self.windows if w >= w_min), default=self.windows[-1])
+
     def _shortest_pair(self, tr: Track) -> tuple:
         """(frame length, lag) [samples] of ``tr``'s quickest estimate: the shortest frame
         that resolves its partials, lagged one hop."""
-        w_min = self.p.resolve_bins * self.sr / tr.f
-        return min((w for w in self.windows if w >= w_min), default=self.windows[-1]), self.hop
+        return self._shortest_frame(tr), self.hop
 
     def _level(self) -> float:
         """Mean power of the last reading's samples (the larger of raw and denoised)."""
@@ -419,8 +428,7 @@ class PitchTracker:
         (its partials would leak into each other)."""
         age = self.n_samples - tr.start - self._margin - end
         still = self.n_samples - tr.still_from - end          # (since a moving pitch held)
-        w_min = self.p.resolve_bins * self.sr / tr.f       # resolves the partials of a low note
-        shortest = min((w for w in self.windows if w >= w_min), default=self.windows[-1])
+        w_min, shortest = self._min_frame(tr), self._shortest_frame(tr)
         for w, lag in self._frame_pairs:
             if w < w_min:
                 break

@@ -31,12 +31,7 @@ def average_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading
     (a slope beyond ``trend_sigma`` and ``min_slope`` [cents per reading]) drops the older
     half of the history, and while the drift lasts the pitch is read off the fitted line,
     carried forward from the frames' centre to the newest sample."""
-    v = est.sigma ** 2 + (est.f1 * 2e-7) ** 2
-    tr.hist_f.append(est.f1)
-    tr.hist_v.append(v)
-    # when the estimate applies: the centre of its frames [readings]
-    tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
-    del tr.hist_f[:-n_history], tr.hist_v[:-n_history], tr.hist_i[:-n_history]
+    remember(tr, est, reading=reading, lag=lag, keep=n_history)
     trend = drift(tr, p, reading=reading, min_slope=min_slope)
     if trend is not None:           # drifting: judge it on the newer half of the history
         keep = max(p.trend_min_points, len(tr.hist_f) // 2)
@@ -57,24 +52,23 @@ def average_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading
     tr.mean_f, tr.mean_sigma = m, math.sqrt(vm)
 
 
-def _newest_two_stepped(tr: Track, p: PitchParams) -> bool:
-    """The newest two estimates both lie more than ``change_sigma`` and ``change_min_cents``
-    from the mean of the older ones, on the same side (a step)."""
-    m, vm = inverse_variance_mean(tr.hist_f[:-2], tr.hist_v[:-2])
-    d = [f - m for f in tr.hist_f[-2:]]
-    far = all(abs(di) > p.change_sigma * math.sqrt(vi + vm) and abs(cents(m + di, m)) > p.change_min_cents
-              for di, vi in zip(d, tr.hist_v[-2:]))
-    return far and d[0] * d[1] > 0
+def remember(tr: Track, est: PreciseEstimate, *, reading: int, lag: int, keep: int) -> None:
+    """Add ``est`` to ``tr``'s history: its f1 [Hz], variance [Hz^2] and when it applies
+    (the centre of its frames, in readings; ``lag``: samples between readings), keeping
+    the newest ``keep``."""
+    tr.hist_f.append(est.f1)
+    tr.hist_v.append(est.sigma ** 2 + (est.f1 * 2e-7) ** 2)
+    tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
+    del tr.hist_f[:-keep], tr.hist_v[:-keep], tr.hist_i[:-keep]
 
 
-def drift(tr: Track, p: PitchParams, *, reading: int, min_slope: float) -> Optional[Tuple[float, float, float]]:
+def history_line(tr: Track, *, reading: int) -> Optional[Tuple[float, float, float, float, float]]:
     """Weighted straight line through ``tr``'s history in cents (relative to the newest
     estimate) against time (frame centres, in readings before ``reading``): (value at the
-    newest sample [cents], slope [cents/reading], variance of that value [cents^2]) when the
-    slope is beyond ``trend_sigma`` sigma and ``min_slope``, else None."""
+    newest sample [cents], slope [cents/reading], the value's and the slope's variance from
+    the stated uncertainties [cents^2, (cents/reading)^2], and the reduced chi^2 of the
+    scatter about the line, at least 1; 1 for two points), or None when degenerate."""
     n = len(tr.hist_f)
-    if n < p.trend_min_points:
-        return None
     f = np.asarray(tr.hist_f)
     c = CENTS_PER_LN * np.log(f / f[-1])
     x = np.asarray(tr.hist_i, dtype=np.float64) - reading
@@ -87,12 +81,36 @@ def drift(tr: Track, p: PitchParams, *, reading: int, min_slope: float) -> Optio
         return None
     slope = (S0 * Sxy - Sx * Sy) / det
     value = (Sxx * Sy - Sx * Sxy) / det
-    res = c - value - slope * x
-    chi2 = max(1.0, float(fast_sum(w * res * res)) / (n - 2))
-    var_slope = S0 / det * chi2
-    if abs(slope) <= max(p.trend_sigma * math.sqrt(var_slope), min_slope):
+    chi2 = 1.0
+    if n > 2:
+        res = c - value - slope * x
+        chi2 = max(1.0, float(fast_sum(w * res * res)) / (n - 2))
+    return value, slope, Sxx / det, S0 / det, chi2
+
+
+def _newest_two_stepped(tr: Track, p: PitchParams) -> bool:
+    """The newest two estimates both lie more than ``change_sigma`` and ``change_min_cents``
+    from the mean of the older ones, on the same side (a step)."""
+    m, vm = inverse_variance_mean(tr.hist_f[:-2], tr.hist_v[:-2])
+    d = [f - m for f in tr.hist_f[-2:]]
+    far = all(abs(di) > p.change_sigma * math.sqrt(vi + vm) and abs(cents(m + di, m)) > p.change_min_cents
+              for di, vi in zip(d, tr.hist_v[-2:]))
+    return far and d[0] * d[1] > 0
+
+
+def drift(tr: Track, p: PitchParams, *, reading: int, min_slope: float) -> Optional[Tuple[float, float, float]]:
+    """The line through ``tr``'s history (:func:`history_line`): (value at the newest
+    sample [cents], slope [cents/reading], variance of that value [cents^2], scaled by the
+    scatter) when the slope is beyond ``trend_sigma`` sigma and ``min_slope``, else None."""
+    if len(tr.hist_f) < p.trend_min_points:
         return None
-    return value, slope, Sxx / det * chi2
+    line = history_line(tr, reading=reading)
+    if line is None:
+        return None
+    value, slope, var_value, var_slope, chi2 = line
+    if abs(slope) <= max(p.trend_sigma * math.sqrt(var_slope * chi2), min_slope):
+        return None
+    return value, slope, var_value * chi2
 
 
 def confidence(p: PitchParams, salience: float, n_partials: int, sigma_hz: Optional[float],
@@ -147,8 +165,8 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
     resolve the note, lag one hop: it applies about 30 ms before the newest sample).  The
     probe's distance ``d`` from the shown pitch [cents] is judged against the quiet probes
     before (``tr.probe_d``; their stated sigma overstates the scatter several times for low
-    notes): less their median (``tr.follow_bias``: short frames, and the lag of the
-    averaged pitch behind a drifting note, put them a little off), beyond ``follow_cents``
+    notes): less their median (short frames, and the lag of the averaged pitch behind a
+    drifting note, put them a little off), beyond ``follow_cents``
     and ``follow_sigma`` times their scatter (rms about that median: the odd wild probe in
     noise widens it) it votes +-1 (above or below; votes on the same side add up); else it
     is a quiet probe and the votes are 0.  No vote before ``follow_quiet`` quiet probes,
@@ -167,7 +185,6 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
         dq = np.asarray(q) - bias
         scatter = math.sqrt(float(np.dot(dq, dq)) / len(q))
         limit = max(p.follow_cents, p.follow_sigma * scatter)
-    tr.follow_bias = bias
     clear = scatter <= p.follow_max_scatter_cents and abs(bias) <= p.follow_max_bias_cents
     tr.probe_f.append(probe.f1)
     del tr.probe_f[:-p.ramp_probes]
@@ -186,28 +203,15 @@ def motion_vote(tr: Track, probe: PreciseEstimate, p: PitchParams, *, min_slope:
 
 def follow_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, reading: int, lag: int) -> float:
     """While the pitch moves: add ``est`` to ``tr``'s history (the newest ``follow_points``
-    only) and show the straight line through them carried to the newest sample (a single
-    estimate is shown as it is).  Returns the line's slope [cents per reading] (0 for one
-    estimate)."""
-    f1 = est.f1
-    tr.hist_f.append(f1)
-    tr.hist_v.append(est.sigma ** 2 + (est.f1 * 2e-7) ** 2)
-    tr.hist_i.append(reading - (est.frames[0] / 2 + est.frames[1] / 2) / lag)
-    del tr.hist_f[:-p.follow_points], tr.hist_v[:-p.follow_points], tr.hist_i[:-p.follow_points]
-    if len(tr.hist_f) < 2:
-        tr.mean_f, tr.mean_sigma = f1, est.sigma
+    only) and show the straight line through them (:func:`history_line`) carried to the
+    newest sample (a single estimate is shown as it is).  Returns the line's slope [cents
+    per reading] (0 for one estimate)."""
+    remember(tr, est, reading=reading, lag=lag, keep=p.follow_points)
+    line = history_line(tr, reading=reading) if len(tr.hist_f) >= 2 else None
+    if line is None:
+        tr.mean_f, tr.mean_sigma = est.f1, est.sigma
         return 0.0
-    c = CENTS_PER_LN * np.log(np.asarray(tr.hist_f) / tr.hist_f[-1])
-    x = np.asarray(tr.hist_i) - reading
-    w = 1.0 / (CENTS_PER_LN ** 2 * np.asarray(tr.hist_v) / np.asarray(tr.hist_f) ** 2)
-    S0, Sx, Sxx = float(fast_sum(w)), float(fast_sum(w * x)), float(fast_sum(w * x * x))
-    Sy, Sxy = float(fast_sum(w * c)), float(fast_sum(w * x * c))
-    det = S0 * Sxx - Sx * Sx
-    if det <= 0:
-        tr.mean_f, tr.mean_sigma = f1, est.sigma
-        return 0.0
-    slope = (S0 * Sxy - Sx * Sy) / det
-    value = (Sxx * Sy - Sx * Sxy) / det          # at the newest sample (x = 0)
+    value, slope, var_value, _, _ = line
     tr.mean_f = tr.hist_f[-1] * 2.0 ** (value / CENTS_PER_OCTAVE)
-    tr.mean_sigma = tr.mean_f * math.sqrt(Sxx / det) / CENTS_PER_LN
+    tr.mean_sigma = tr.mean_f * math.sqrt(var_value) / CENTS_PER_LN
     return slope

@@ -59,7 +59,6 @@ class Track:
         self.still_from = start           # frames of its estimates start after this sample
         self.move_votes = 0               # readings in a row the short frames saw it move (signed)
         self.probe_d: List[float] = []    # how far the quiet short-frame estimates lay [cents]
-        self.follow_bias = 0.0            # ... their median [cents]
         self.probe_f: List[float] = []    # the newest short-frame estimates [Hz]
         self._before_move: tuple = ()      # what start_following replaced
 
