@@ -93,6 +93,12 @@ class PreciseEstimate:
                                    # (inf when one of them was measured)
 
 
+def partial_hz(k: np.ndarray, f1: float, B: float) -> np.ndarray:
+    """Frequencies [Hz] of partials ``k`` of a stiff string whose first partial is ``f1``
+    [Hz] and inharmonicity ``B``: ``k f1 sqrt((1 + B k^2) / (1 + B))``."""
+    return k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
+
+
 def _strongest_bins(spec: Spectrum, geo: FrameGeometry, frame_len: int, fk: np.ndarray, tol_hz: np.ndarray):
     """For each predicted partial ``fk`` +- ``tol_hz`` (at least a main lobe): the strongest
     bin in that range (the first of equals), its offset from the range's start and the
@@ -263,7 +269,7 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
     n_expected = 0
     for n_pass, k_lim in enumerate(passes):
         k = _partial_numbers(k_lim)
-        fk = k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
+        fk = partial_hz(k, f1, B)
         keep = fk <= f_max
         if not keep.all():
             k, fk = k[keep], fk[keep]
@@ -298,7 +304,7 @@ def _low_gap_db(spec: Spectrum, geo: FrameGeometry, *, f1: float, B: float, powe
     linear): large where those partials would stand out were they there, small where noise
     covers their places (then their absence says nothing)."""
     k = _partial_numbers(3)
-    fk = k * f1 * np.sqrt((1 + B * k * k) / (1 + B))
+    fk = partial_hz(k, f1, B)
     j = np.minimum(np.rint(fk / geo.bin_hz).astype(np.int64), geo.band_hi)
     return 10.0 * math.log10(float(fast_max(power)) + TINY) - float(fast_max(spec.noise_db[j]))
 
