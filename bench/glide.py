@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from cleartune.bench.precision import Reader
+from cleartune.bench.precision import SYSTEMS, Reader
 from cleartune.edge.params import EDGE
 
 #: Bend sizes D [cents] per note, the turn's length [s] and where it starts [s after the pluck].
@@ -71,7 +71,6 @@ STEADY_ONSET_S = 0.3
 #: Targets of issue 13.
 TARGETS = {"settle_s": 0.060, "within_turn": 0.85, "max_rate_cents_per_s": 100.0, "steady_std_cents": 0.02,
            "recorded_std_cents": 0.3}
-SYSTEMS = ("default", "no-denoise", "harmonic_sum", "aubio_mcomb")
 #: The band-limited interpolator: zero crossings of the sinc on each side, cutoff (a fraction
 #: of Nyquist) and the Kaiser window's beta.
 SINC_ZEROS = 32
@@ -370,28 +369,6 @@ def targets_for(f: Dict[str, Any], steady: Dict[str, Any], recorded: Dict[str, A
 
 
 # -- the whole benchmark -----------------------------------------------------------------------------------
-def make_readers(systems: Sequence[str], *, model: Optional[str] = None, threads: int = 1,
-                 with_aubio: bool = True) -> Dict[str, Reader]:
-    """The readers of :mod:`cleartune.bench.precision` for ``systems`` (aubio_mcomb left out
-    when not installed or ``with_aubio`` is False)."""
-    from cleartune.bench import precision as P
-
-    bad = [s for s in systems if s not in SYSTEMS]
-    if bad:
-        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(SYSTEMS)}")
-    out: Dict[str, Reader] = {}
-    for s in systems:
-        if s == "default":
-            out[s] = P.tuner_reader(denoise=True, model=model, threads=threads)
-        elif s == "no-denoise":
-            out[s] = P.tuner_reader(denoise=False)
-        elif s == "harmonic_sum":
-            out[s] = P.harmonic_sum_reader()
-        elif s == "aubio_mcomb" and with_aubio and P.aubio_available():
-            out[s] = P.aubio_reader()
-    return out
-
-
 def measure_glide(data: str | Path, *, systems: Sequence[str] = SYSTEMS, max_notes: int = DEFAULT_MAX_NOTES,
                   bends: Sequence[float] = DEFAULT_BENDS, turn_s: float = TURN_S, model: Optional[str] = None,
                   threads: int = 1, with_aubio: bool = True, steady: bool = True, seed: int = 0, command: str = "",
@@ -400,7 +377,7 @@ def measure_glide(data: str | Path, *, systems: Sequence[str] = SYSTEMS, max_not
     from cleartune.edge.errors import DataError
     from cleartune.provenance import provenance
 
-    readers = make_readers(systems, model=model, threads=threads, with_aubio=with_aubio)
+    readers = P.readers_for(systems, model=model, threads=threads, with_aubio=with_aubio)
     if not readers:
         raise ValueError("no system to run (aubio_mcomb alone needs aubiopitch: apt install aubio-tools)")
     need = TURN_AFTER_ONSET_S + turn_s + AFTER_S + 0.1

@@ -148,6 +148,27 @@ def aubio_reader(*, method: str = "mcomb", buf: int = 2048, hop: int = 256) -> R
     return read
 
 
+def readers_for(systems: Sequence[str], *, model: Optional[str] = None, threads: int = 1,
+                with_aubio: bool = True) -> Dict[str, Reader]:
+    """The readers of ``systems`` (names of :data:`SYSTEMS`): the default pipeline (``model``,
+    ``threads``), the tracker alone, the harmonic-sum reference and aubio's mcomb (left out
+    when not installed or ``with_aubio`` is False)."""
+    bad = [s for s in systems if s not in SYSTEMS]
+    if bad:
+        raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(SYSTEMS)}")
+    out: Dict[str, Reader] = {}
+    for s in systems:
+        if s == "default":
+            out[s] = tuner_reader(denoise=True, model=model, threads=threads)
+        elif s == "no-denoise":
+            out[s] = tuner_reader(denoise=False)
+        elif s == "harmonic_sum":
+            out[s] = harmonic_sum_reader()
+        elif s == "aubio_mcomb" and with_aubio and aubio_available():
+            out[s] = aubio_reader()
+    return out
+
+
 # -- the recorded notes -------------------------------------------------------------------------
 def recorded_notes(data: str | Path, *, max_notes: int = DEFAULT_MAX_NOTES, seed: int = 0,
                    after_s: float = SETTLED_TO_S * 1.05) -> List[Dict[str, Any]]:
@@ -281,11 +302,7 @@ def measure_precision(data: str | Path, *, max_notes: int = DEFAULT_MAX_NOTES,
         from cleartune.edge.errors import DataError
 
         raise DataError(f"{data}: no recorded note with 1.6 s after its pluck")
-    readers: Dict[str, Reader] = {"default": tuner_reader(denoise=True, model=model, threads=threads),
-                                  "no-denoise": tuner_reader(denoise=False),
-                                  "harmonic_sum": harmonic_sum_reader()}
-    if with_aubio and aubio_available():
-        readers["aubio_mcomb"] = aubio_reader()
+    readers = readers_for(SYSTEMS, model=model, threads=threads, with_aubio=with_aubio)
     log(f"precision: {len(notes)} recorded notes of {data} x {len(ratios)} ratios, systems {', '.join(readers)}")
     diff = differential(notes, readers, ratios=ratios, log=log)
     osc = {}
