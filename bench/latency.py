@@ -188,20 +188,10 @@ class _TimedGuide:
     def __init__(self, inner: Any):
         self.inner = inner
         self.listen_clock, self.features_clock, self.invoke_clock = _Clock(), _Clock(), _Clock()
+        self.listen = _TimedCall(inner.listen, self.listen_clock)
         gm = inner.model
         gm.features.push = _TimedCall(gm.features.push, self.features_clock)
         gm.model = _TimedCall(gm.model, self.invoke_clock)
-
-    def listen(self, raw: np.ndarray):
-        t0 = time.perf_counter_ns()
-        try:
-            return self.inner.listen(raw)
-        finally:
-            self.listen_clock.ns += time.perf_counter_ns() - t0
-            self.listen_clock.calls += 1
-
-    def reset(self) -> None:
-        self.inner.reset()
 
     def take(self) -> tuple[int, int, int, int]:
         """``(calls, listen ns, features ns, interpreter ns)`` since the last take."""
