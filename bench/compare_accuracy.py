@@ -279,13 +279,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     print(r["markdown"], end="")
     if args.out:
-        from cleartune.edge.fileio import atomic_write_text
+        from cleartune.bench.results_io import write_result
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "compare.md", r["markdown"])
-        atomic_write_text(out / "compare.json", json.dumps({k: v for k, v in r.items() if k != "markdown"}, indent=2) + "\n")
-        print(f"wrote {out / 'compare.md'} and {out / 'compare.json'}", file=sys.stderr)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        paths = write_result({k: v for k, v in r.items() if k != "markdown"}, args.out, stem="compare",
+                             markdown=r["markdown"])
+        print(f"wrote {paths['md']} and {paths['json']}", file=sys.stderr)
     return 1 if r["drops"] else 0
 
 
