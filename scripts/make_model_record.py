@@ -26,7 +26,9 @@ MODEL_FILES = ("edge_int8.tflite", "edge_float16.tflite", "edge_float32.tflite",
 
 
 def sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    from cleartune.edge.model_meta import sha256_file
+
+    return sha256_file(path) if path.is_file() else None
 
 
 def shipped_sha256(repo: Path, name: str) -> str | None:

@@ -28,7 +28,6 @@ latent analysis).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import shutil
@@ -167,14 +166,6 @@ def model_error_bands(model_path: str | Path, data_dir: str | Path, *, split: st
 def pi4_seconds(macs: float, rates: Sequence[float] = PI4_MACS_PER_S) -> tuple[float, ...]:
     """Seconds of one Cortex-A72 core per inference of ``macs`` MACs at each int8 rate [MAC/s]."""
     return tuple(float(macs) / r for r in rates)
-
-
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- tuner -------------------------------------------------------------------------------------
@@ -342,6 +333,7 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
                  command: str = "") -> dict[str, Any]:
     """Write the report (see the module docstring) and return its summary dict."""
     from cleartune.edge.fileio import atomic_write_text
+    from cleartune.edge.model_meta import sha256_file
     from cleartune.provenance import provenance
 
     out.mkdir(parents=True, exist_ok=True)
@@ -438,7 +430,7 @@ def build_report(*, run: Path, eval_dir: Path, edge_eval: Optional[Path], quant:
         for lab, v in q.get("models", {}).items():
             p = Path(v["path"])
             models[lab] = {"file": str(p), "bytes": v.get("bytes"), "macs_per_window": v.get("macs_per_window"),
-                           "params": v.get("params"), "sha256": sha256_of(p) if p.is_file() else None}
+                           "params": v.get("params"), "sha256": sha256_file(p) if p.is_file() else None}
         summ["int8"] = {"models": models, "latency": q.get("latency", {}), "overall": q.get("accuracy", {}).get("overall"),
                         "clips": q.get("data", {}).get("clips")}
     macs = ev.get("macs_per_inference") or meta.get("macs_per_inference")
