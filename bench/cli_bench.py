@@ -159,13 +159,13 @@ def run(args: argparse.Namespace) -> int:
 def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import latency as L
 
+    guide = _guide_model(args.model)  # a bad --model is refused before any other work or message
     data = Path(args.data or LATENCY_DATA)
     if (data / "metadata.csv").is_file():
         clips, desc = L.dataset_clips(data, args.clips, seed=args.seed, split=args.split)
     else:
         log(f"latency: {data} has no dataset; using synthetic notes in noise")
         clips, desc = L.synthetic_clips(args.clips, seed=args.seed)
-    guide = _guide_model(args.model)
     if guide is None:
         log("latency: no guitar-pitch model shipped (edge/models/guitar_pitch_int8.tflite); "
             "the default pipeline (guide@Nt) is not measured")
