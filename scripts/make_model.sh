@@ -14,6 +14,7 @@
 #   7. pitch train cleartune train --preset pitch  -> runs/model/pitch/ (the guitar-pitch salience model)
 #   8. pitch ship  python -m cleartune.quantize.guitar_pitch (int8 PTQ) -> edge/models/guitar_pitch_int8.tflite,
 #                  python -m cleartune.train.publish (float .keras), model-alone evaluation -> runs/model/pitch_eval
+#                  (its settled figures go into both sidecars)
 #
 # PITCH_ONLY=1 runs steps 6-8 only (the guitar-pitch model), DENOISER_ONLY=1 steps 1-5 only.
 # Deterministic given the seeds; every step resumes or skips work already done, so an
@@ -94,6 +95,6 @@ run "$PY" -m cleartune.quantize.guitar_pitch "$RUNS/pitch/model.keras" --data "$
     --out "$MODELS/guitar_pitch_int8.tflite"
 run "$PY" -m cleartune.train.publish "$RUNS/pitch/model.keras" "$MODELS/guitar_pitch_float.keras"
 run "$PY" -m cleartune.train.pitch_training evaluate "$MODELS/guitar_pitch_float.keras" \
-    --int8 "$MODELS/guitar_pitch_int8.tflite" --data "$PITCH_EVAL" --split test --out "$RUNS/pitch_eval"
+    --int8 "$MODELS/guitar_pitch_int8.tflite" --data "$PITCH_EVAL" --split test --out "$RUNS/pitch_eval" --write-metrics
 stamp "done: $MODELS/guitar_pitch_int8.tflite (+ float .keras); report in $RUNS/pitch_eval/report.md"
 fi

@@ -193,3 +193,46 @@ def test_trained_tiny_model_names_a_synthetic_string(trained):
         notes = [note_of(s, fp).midi for s in sal[sel]]
         assert int(np.median(notes)) == midi, (midi, notes)
         assert np.mean(np.array(notes) == midi) >= 0.8
+
+
+def test_eval_metrics_keeps_each_systems_figures():
+    """The sidecar summary takes the named system's settled figures, keyed by the data folder."""
+    from cleartune.train.pitch_training import eval_metrics
+
+    res = {"data": "data/v2_eval", "float_int8_argmax_within_1_bin": 0.97891,
+           "table": {"clean": {"float_settled": 96.25, "int8_settled": 92.5},
+                     "all": {"float_settled": 90.5, "int8_settled": 90.2}}}
+    assert eval_metrics(res, system="int8", command="c") == {
+        "v2_eval_settled_pct": {"clean": 92.5, "all": 90.2},
+        "v2_eval_float_int8_argmax_within_1_bin": 0.9789, "v2_eval_command": "c"}
+    assert eval_metrics(res, system="float", command="c")["v2_eval_settled_pct"] == {"clean": 96.2, "all": 90.5}
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_evaluate_writes_each_systems_figures_into_its_sidecar(trained, toy, tmp_path):
+    """``evaluate --write-metrics`` (what make model runs): the float figures go into the float
+    model's sidecar, the int8 figures into the int8 model's, with the command; both still load."""
+    from cleartune.edge.guitar_model import GuitarPitchModel
+    from cleartune.edge.model_meta import load_meta
+    from cleartune.train.pitch_training import main
+
+    run, tfl = trained
+    d = tmp_path / "m"
+    d.mkdir()
+    for p in (run / "model.keras", tfl):
+        shutil.copyfile(p, d / p.name)
+        shutil.copyfile(p.with_suffix(".json"), d / p.with_suffix(".json").name)
+    keras, int8 = d / "model.keras", d / tfl.name
+    argv = ["evaluate", str(keras), "--int8", str(int8), "--data", str(toy), "--split", "train",
+            "--max-clips", "6", "--out", str(tmp_path / "eval"), "--write-metrics"]
+    assert main(argv) == 0
+    res = json.loads((tmp_path / "eval" / "report.json").read_text())
+    key = f"{toy.name}_settled_pct"
+    for path, system in ((keras, "float"), (int8, "int8")):
+        m = load_meta(path).metrics
+        assert m[key] == {g: round(r[f"{system}_settled"], 1) for g, r in res["table"].items()}
+        assert "--write-metrics" in m[f"{toy.name}_command"]
+    assert load_meta(int8).metrics[key]["all"] == round(res["table"]["all"]["int8_settled"], 1)
+    GuitarPitchModel(int8)  # the checksum still holds: the model file is untouched

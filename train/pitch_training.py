@@ -19,6 +19,7 @@ import datetime as _dt
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -458,6 +459,27 @@ def evaluate(model_path, *, data_dir, split: str = "test", out_dir=None, int8_pa
     return res
 
 
+def eval_metrics(res: dict[str, Any], *, system: str, command: str) -> dict[str, Any]:
+    """The sidecar's summary of an :func:`evaluate` result for one system ("float" or "int8"):
+    ``<data>_settled_pct`` per group, the float/int8 agreement and the command, keyed by the
+    evaluation set's folder name (e.g. ``v2_eval_settled_pct``)."""
+    name = Path(res["data"]).name
+    m: dict[str, Any] = {f"{name}_settled_pct": {g: round(r[f"{system}_settled"], 1) for g, r in res["table"].items()}}
+    if res.get("float_int8_argmax_within_1_bin") is not None:
+        m[f"{name}_float_int8_argmax_within_1_bin"] = round(res["float_int8_argmax_within_1_bin"], 4)
+    m[f"{name}_command"] = command
+    return m
+
+
+def write_metrics(model_path, res: dict[str, Any], *, system: str, command: str) -> None:
+    """Merge :func:`eval_metrics` into ``model_path``'s sidecar (the model file is untouched)."""
+    from cleartune.edge.model_meta import load_meta
+
+    meta = load_meta(model_path)
+    meta.metrics = {**meta.metrics, **eval_metrics(res, system=system, command=command)}
+    meta.save_for(model_path)
+
+
 def report_markdown(res: dict[str, Any]) -> str:
     names = ["float"] + (["int8"] if res.get("int8") else [])
     head = "| group | clips | " + " | ".join(f"{n} settled % | {n} per reading % | {n} right within 150 ms % | {n} octave"
@@ -501,8 +523,6 @@ def config_from_args(args) -> PitchTrainConfig:
 
 
 def run_train_cli(args) -> int:
-    import shlex
-
     cfg = config_from_args(args)
     command = " ".join(shlex.quote(a) for a in ["cleartune"] + sys.argv[1:])
     s = train_pitch(args.data, args.out, cfg, command=command, threads=getattr(args, "threads", 2) or 2)
@@ -523,12 +543,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     v.add_argument("--split", default="test")
     v.add_argument("--max-clips", type=int, default=None)
     v.add_argument("--out", required=True)
+    v.add_argument("--write-metrics", action="store_true",
+                   help="store the settled figures in the models' sidecars (float figures in the float model's, "
+                        "int8 figures in the int8 model's)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "evaluate":
             res = evaluate(args.model, data_dir=args.data, split=args.split, out_dir=args.out, int8_path=args.int8,
                            max_clips=args.max_clips)
             print(report_markdown(res))
+            if args.write_metrics:
+                command = " ".join(shlex.quote(a) for a in ["python", "-m", "cleartune.train.pitch_training"]
+                                   + list(sys.argv[1:] if argv is None else argv))
+                for path, system in ((args.model, "float"), (args.int8, "int8")):
+                    if path:
+                        write_metrics(path, res, system=system, command=command)
     except CleartuneError as err:
         print(f"pitch_training: error: {err}", file=sys.stderr)
         return 2
