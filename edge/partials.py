@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -91,6 +92,7 @@ class PreciseEstimate:
     low_gap_db: float = math.inf   # without partials 1-3: how far the noise floor at their
                                    # places lies below the strongest measured partial [dB]
                                    # (inf when one of them was measured)
+    B_rejected: bool = False       # a fitted B lost to the harmonic series (harmonic_alternative)
 
 
 def partial_hz(k: np.ndarray, f1: float, B: float) -> np.ndarray:
@@ -260,7 +262,38 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
     frames ``spec`` (newest) and ``lagged`` (``lag`` samples earlier), then the series fit;
     None when no partial is found.  ``B``: inharmonicity to predict partials with
     (``B_known``: measured before); ``tracked``: ``f_guess`` is a precise estimate (narrow
-    search)."""
+    search).  A large inharmonicity (fitted here or known from the track) that explains few
+    of the partials looked for is checked against the harmonic series
+    (:func:`harmonic_alternative`)."""
+    search = partial(_search_series, spec, lagged, geo, p, frame_len=frame_len, lag=lag)
+    est = search(f_guess=f_guess, B=B, B_known=B_known, tracked=tracked, max_B=p.max_inharmonicity)
+    if est is not None and est.B >= p.inharmonic_suspect and est.n < p.inharmonic_min_share * est.n_expected:
+        alt = search(f_guess=f_guess, B=0.0, B_known=True, tracked=False, max_B=0.0)
+        if harmonic_alternative(est, alt, p):
+            alt.B_rejected = True
+            return alt
+    return est
+
+
+def harmonic_alternative(stiff: PreciseEstimate, harmonic: Optional[PreciseEstimate], p: PitchParams) -> bool:
+    """The harmonic series (B = 0) near the same pitch (within ``inharmonic_max_shift_cents``)
+    is a full one (at least ``inharmonic_min_share`` of the partials looked for) and explains
+    clearly more partials than the inharmonic one (twice as many, and at least
+    ``inharmonic_min_gain`` more): the large B came from a wrong numbering of a few partials
+    (partial k + 1 taken for k at high k: B ~ 2 / k^3; the search windows then placed where
+    no partial is), not from a stiff string, whose own series explains more of its partials
+    than the harmonic one.  (A harmonic series found farther away, or only a few partials
+    of one, is another source or noise.)"""
+    return (harmonic is not None and harmonic.n >= p.inharmonic_min_share * harmonic.n_expected
+            and harmonic.n >= max(2 * stiff.n, stiff.n + p.inharmonic_min_gain)
+            and abs(CENTS_PER_LN * math.log(harmonic.f1 / stiff.f1)) <= p.inharmonic_max_shift_cents)
+
+
+def _search_series(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: PitchParams, *,
+                   frame_len: int, lag: int, f_guess: float, B: float, B_known: bool, tracked: bool,
+                   max_B: float) -> Optional[PreciseEstimate]:
+    """The partial search of :func:`precise_estimate` with fitted inharmonicities limited to
+    ``[0, max_B]`` (0: the harmonic series)."""
     f_max = min(p.max_partial_hz, 0.45 * geo.sample_rate)
     f1 = f_guess
     passes = _search_passes(p, tracked=tracked, B_known=B_known)
@@ -282,11 +315,11 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
                                  min_snr_db=p.min_partial_snr_db)
         if len(parts.k) == 0:
             return None
-        keep, fitted = reject_outliers(parts.k, parts.f, parts.var, B=B, max_B=p.max_inharmonicity)
+        keep, fitted = reject_outliers(parts.k, parts.f, parts.var, B=B, max_B=max_B)
         if keep is not None:
             parts = parts.subset(keep)
         if fitted is None:          # (else reject_outliers' last fit is of exactly these partials)
-            fitted = fit_series(parts.k, parts.f, parts.var, B_prior=B, max_B=p.max_inharmonicity)
+            fitted = fit_series(parts.k, parts.f, parts.var, B_prior=B, max_B=max_B)
         f1, B = fitted.f1, fitted.B
         if fk[-1] >= f_max * 0.999:
             break

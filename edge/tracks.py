@@ -236,6 +236,9 @@ def record_estimate(tr: Track, est: PreciseEstimate, p: PitchParams, *, max_slop
     tr.clear_first = has_clear_first_partial(est, p)
     tr.has_first = bool(len(est.k) and est.k[0] == 1)
     tr.unsteady = 0 if is_steady(tr, p, max_slope=max_slope) else tr.unsteady + 1
+    if est.B_rejected:      # its B numbered the partials wrongly: measured afresh from here
+        tr.B_history.clear()
+        tr.B_last = None
     if est.B_fitted:
         tr.B_last = est.B
     if est.B_fitted and est.frames[0] >= long_frame:
