@@ -267,7 +267,7 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
     (:func:`harmonic_alternative`)."""
     search = partial(_search_series, spec, lagged, geo, p, frame_len=frame_len, lag=lag)
     est = search(f_guess=f_guess, B=B, B_known=B_known, tracked=tracked, max_B=p.max_inharmonicity)
-    if est is not None and est.B >= p.inharmonic_suspect and est.n < p.inharmonic_min_share * est.n_expected:
+    if est is not None and est.B >= p.inharmonic_suspect and est.n <= p.stiff_max_share * est.n_expected:
         alt = search(f_guess=f_guess, B=0.0, B_known=True, tracked=False, max_B=0.0)
         if harmonic_alternative(est, alt, p):
             alt.B_rejected = True
@@ -277,14 +277,14 @@ def precise_estimate(spec: Spectrum, lagged: np.ndarray, geo: FrameGeometry, p: 
 
 def harmonic_alternative(stiff: PreciseEstimate, harmonic: Optional[PreciseEstimate], p: PitchParams) -> bool:
     """The harmonic series (B = 0) near the same pitch (within ``inharmonic_max_shift_cents``)
-    is a full one (at least ``inharmonic_min_share`` of the partials looked for) and explains
+    is a full one (at least ``harmonic_min_share`` of the partials looked for) and explains
     clearly more partials than the inharmonic one (twice as many, and at least
     ``inharmonic_min_gain`` more): the large B came from a wrong numbering of a few partials
     (partial k + 1 taken for k at high k: B ~ 2 / k^3; the search windows then placed where
     no partial is), not from a stiff string, whose own series explains more of its partials
-    than the harmonic one.  (A harmonic series found farther away, or only a few partials
-    of one, is another source or noise.)"""
-    return (harmonic is not None and harmonic.n >= p.inharmonic_min_share * harmonic.n_expected
+    than the harmonic one.  Only a clear case counts: a harmonic series found farther away,
+    or only part of one, is another source (an orchestra's note beside the string) or noise."""
+    return (harmonic is not None and harmonic.n >= p.harmonic_min_share * harmonic.n_expected
             and harmonic.n >= max(2 * stiff.n, stiff.n + p.inharmonic_min_gain)
             and abs(CENTS_PER_LN * math.log(harmonic.f1 / stiff.f1)) <= p.inharmonic_max_shift_cents)
 

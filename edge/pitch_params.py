@@ -49,9 +49,10 @@ class PitchParams:
     submultiple_ratio: float = 0.85        # f/2, f/3 win if their salience is >= this x the winner's
     prior_inharmonicity: float = 4e-5      # B assumed before it is measured
     max_inharmonicity: float = 1e-3        # a fitted B outside [0, this] is not believed
-    inharmonic_suspect: float = 1e-4       # a B this large that explains fewer than this share of
-    inharmonic_min_share: float = 0.5      # ... the partials looked for loses to a full harmonic
-    inharmonic_min_gain: int = 2           # ... series that explains twice and this many more
+    inharmonic_suspect: float = 1e-4       # a B this large that explains at most this share of
+    stiff_max_share: float = 0.25          # ... the partials looked for loses to a full harmonic
+    harmonic_min_share: float = 0.75       # ... series (this share of them) that explains twice
+    inharmonic_min_gain: int = 2           # ... and this many more partials
     inharmonic_max_shift_cents: float = 10.0   # ... within this of its f1 (partials.harmonic_alternative)
     # precise estimate
     n_precise_partials: int = 24           # partials measured per estimate (at most)
