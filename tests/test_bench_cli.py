@@ -38,8 +38,10 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert len(err) == 1 and "nope.tflite" in err[0] and "Traceback" not in err[0]
     assert main(["bench", "soak", "--no-denoise", "--threads", "0", "--out", str(tmp_path)]) == 2
     assert "--threads" in capsys.readouterr().err
-    # latency's default-pipeline model (--model): missing, or not a guitar-pitch model
-    assert main(["bench", "latency", "--model", str(tmp_path / "nope.tflite"), "--out", str(tmp_path)]) == 2
+    # latency's default-pipeline model (--model): missing (refused before any notice, also where
+    # the dataset is missing as on a clean clone), or not a guitar-pitch model
+    assert main(["bench", "latency", "--model", str(tmp_path / "nope.tflite"), "--data", str(tmp_path / "no-data"),
+                 "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--model" in err[0] and "nope.tflite" in err[0]
     mask = str(MODELS / "tiny_mask_int8.tflite")
