@@ -3,7 +3,9 @@
 # Raspberry Pi OS Bookworm runs) via qemu-user with a Cortex-A72 (Pi 4; PI=5 for A76).
 #   1. cleartune + its edge dependencies install on aarch64 from wheels, without TensorFlow;
 #   2. the edge and firmware_bridge tests pass there;
-#   3. every shipped int8 model gives bit-identical outputs on aarch64 and on this machine.
+#   3. the default pipeline (the shipped guitar-pitch model guiding the tracker) reads the demo
+#      recording the same on aarch64 as on this machine (every reading's note; cents to 0.001);
+#   4. every shipped int8 model gives bit-identical outputs on aarch64 and on this machine.
 # Timings under emulation mean nothing; correctness does.
 #
 # Writes the record bench/results/pi-check.md (PI_CHECK_OUT=...): date, commit, qemu CPU,
@@ -82,7 +84,12 @@ write_record() {  # $1 = PASSED | FAILED (at ...)
       echo '```'; grep -E '^(FAILED|ERROR|SKIPPED)|[0-9]+ (passed|failed)' "$work/tests.log" | tail -15; echo '```'
     else echo "not reached"; fi
     echo
-    echo "## 3. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
+    echo "## 3. readings parity: \`cleartune analyze --json edge/demo/demo.wav\` (default pipeline), aarch64 vs $(uname -m)"
+    echo
+    if [ -f "$work/readings.log" ]; then echo '```'; grep -v '^\[run-arm64\]' "$work/readings.log"; echo '```'
+    else echo "not reached"; fi
+    echo
+    echo "## 4. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
     echo
     if [ -f "$work/parity.log" ]; then echo '```'; grep -v '^\[run-arm64\]' "$work/parity.log"; echo '```'
     else echo "not reached"; fi
@@ -167,24 +174,47 @@ PYEOF
 run_tests() { (cd "$work/src" && "$TOOL" --pi "$PI" --pip "$specs" --path "$work/site" -- -m pytest -q -rs -p no:cacheprovider -m "not tf" $tests); }
 step tests run_tests
 
-echo "== 3. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
+echo "== 3. readings parity: the default pipeline on the demo recording, aarch64 vs $(uname -m)"
+readings() {
+  "$PY" -m cleartune analyze --json "$REPO/edge/demo/demo.wav" > "$work/readings.x86.jsonl" || return 1
+  arm -m cleartune analyze --json "$REPO/edge/demo/demo.wav" > "$work/readings.arm.jsonl" || return 1
+  "$PY" - "$work/readings.x86.jsonl" "$work/readings.arm.jsonl" <<'PYEOF'
+import json, sys
+a, b = ([json.loads(ln) for ln in open(p) if ln.startswith("{")] for p in sys.argv[1:3])
+notes = len(a) == len(b) and all(x["t"] == y["t"] and x["note"] == y["note"] for x, y in zip(a, b))
+dc = max((abs(x["cents"] - y["cents"]) for x, y in zip(a, b) if x["cents"] is not None and y["cents"] is not None),
+         default=0.0)
+same = notes and dc <= 0.001
+print(f"{len(a)} readings ({sum(x['note'] is not None for x in a)} with a note) on x86, {len(b)} on aarch64: "
+      f"same times and notes: {notes}, max |cents diff| = {dc:.6f} (limit 0.001): {'same' if same else 'DIFFERENT'}")
+sys.exit(0 if same else 1)
+PYEOF
+}
+step readings readings
+
+echo "== 4. int8 parity: every shipped int8 model, fixed inputs, aarch64 vs $(uname -m)"
 models=$(ls "$REPO"/edge/models/*int8*.tflite 2>/dev/null || true)
 parity() {
-  local model name
+  local model name rc=0
   for model in $models; do
     name=$(basename "$model" .tflite)
     echo "$(uname -m): $("$PY" "$REPO/scripts/int8_parity.py" "$model" --out "$work/$name.x86.npy")"
     echo "aarch64: $(arm "$REPO/scripts/int8_parity.py" "$model" --out "$work/$name.arm.npy")"
-    "$PY" - "$work/$name.x86.npy" "$work/$name.arm.npy" "$(basename "$model")" "$(sha256sum "$model" | cut -c1-16)" <<'PYEOF' || return 1
+    "$PY" - "$work/$name.x86.npy" "$work/$name.arm.npy" "$(basename "$model")" "$(sha256sum "$model" | cut -c1-16)" <<'PYEOF' || rc=1
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 same = a.shape == b.shape and np.array_equal(a, b)
 what = "int8 outputs" if a.dtype == np.int8 else "output bytes"
 print(f"{sys.argv[3]} (sha256 {sys.argv[4]}...): {a[0].size * len(a)} {what} from {a.shape[0]} fixed windows, "
       f"bit-identical: {same}, max |diff| = {np.abs(a.astype(int) - b.astype(int)).max() if a.shape == b.shape else 'shape differs'}")
+if a.shape == b.shape and not same:
+    where = np.argwhere(a != b)
+    print(f"   {len(where)} output(s) differ: " + ", ".join(
+        f"window {w[0]}, output element {w[-1]}: {a[tuple(w)]} vs {b[tuple(w)]}" for w in where[:8]))
 sys.exit(0 if same else 1)
 PYEOF
   done
+  return $rc
 }
 [ -n "$models" ] || { write_record "FAILED: no int8 model in edge/models"; exit 1; }
 step parity parity
