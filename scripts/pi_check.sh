@@ -178,17 +178,7 @@ echo "== 3. readings parity: the default pipeline on the demo recording, aarch64
 readings() {
   "$PY" -m cleartune analyze --json "$REPO/edge/demo/demo.wav" > "$work/readings.x86.jsonl" || return 1
   arm -m cleartune analyze --json "$REPO/edge/demo/demo.wav" > "$work/readings.arm.jsonl" || return 1
-  "$PY" - "$work/readings.x86.jsonl" "$work/readings.arm.jsonl" <<'PYEOF'
-import json, sys
-a, b = ([json.loads(ln) for ln in open(p) if ln.startswith("{")] for p in sys.argv[1:3])
-notes = len(a) == len(b) and all(x["t"] == y["t"] and x["note"] == y["note"] for x, y in zip(a, b))
-dc = max((abs(x["cents"] - y["cents"]) for x, y in zip(a, b) if x["cents"] is not None and y["cents"] is not None),
-         default=0.0)
-same = notes and dc <= 0.001
-print(f"{len(a)} readings ({sum(x['note'] is not None for x in a)} with a note) on x86, {len(b)} on aarch64: "
-      f"same times and notes: {notes}, max |cents diff| = {dc:.6f} (limit 0.001): {'same' if same else 'DIFFERENT'}")
-sys.exit(0 if same else 1)
-PYEOF
+  "$PY" "$REPO/scripts/readings_parity.py" "$work/readings.x86.jsonl" "$work/readings.arm.jsonl"
 }
 step readings readings
 
