@@ -1,5 +1,6 @@
-"""The comparison behind pi-check's readings parity (scripts/readings_parity.py): the same
-readings pass, any difference in count, time, note or cents beyond the tolerance fails."""
+"""Scripts behind the records: pi-check's readings parity (scripts/readings_parity.py: the
+same readings pass, any difference in count, time, note or cents beyond the tolerance fails)
+and README's demo block (scripts/readme_demo.py: it is what the code prints today)."""
 import importlib.util
 import json
 from pathlib import Path
@@ -44,3 +45,15 @@ def test_command_line_ignores_harness_lines_and_sets_exit_status(tmp_path, capsy
     assert RP.main([str(a), str(b)]) == 0 and "same" in capsys.readouterr().out
     b.write_text("".join(json.dumps(r) + "\n" for r in _changed(2, note="F2")))
     assert RP.main([str(a), str(b)]) == 1
+
+
+def test_readme_shows_what_make_demo_prints_today():
+    """README.md's `make demo` block is the output of a real run of the current code and
+    models (scripts/readme_demo.py writes it): a tracker or model change that alters the
+    demo's readings must regenerate it."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "readme_demo.py"
+    spec_ = importlib.util.spec_from_file_location("readme_demo", path)
+    rd = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(rd)
+    text = rd.README.read_text()
+    assert rd.replace_block(text, rd.demo_output()) == text, "stale: run .venv/bin/python scripts/readme_demo.py"
