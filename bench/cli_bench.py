@@ -179,31 +179,20 @@ def _latency(args, *, out, flt, int8, threads, cmd, log) -> int:
 
 def _guide_model(given: Optional[str]) -> Optional[Path]:
     """``--model`` (must exist), else the shipped guitar-pitch model, else None."""
-    from cleartune.edge.errors import ModelLoadError
-    from cleartune.edge.guitar_model import default_model_path
+    from cleartune.edge.guitar_model import DEFAULT_MODEL_NAME
 
-    if given is not None:
-        if not Path(given).is_file():
-            raise ModelLoadError(f"--model {given}: no such file")
-        return Path(given)
-    return default_model_path()
+    return _resolve_model(given, DEFAULT_MODEL_NAME, flag="--model", required=False)
 
 
 def _accuracy(args, *, out, flt, int8, threads, cmd, log) -> int:
     from cleartune.bench import accuracy as A
-    from cleartune.edge.errors import DataError, ModelLoadError
+    from cleartune.edge.errors import DataError
 
     systems = A.DEFAULT_SYSTEMS if not args.systems else tuple(s.strip() for s in args.systems.split(",") if s.strip())
     bad = [s for s in systems if s not in A.ALL_SYSTEMS]
     if bad:
         raise ValueError(f"unknown system(s) {', '.join(bad)}: choose from {', '.join(A.ALL_SYSTEMS)}")
-    if args.model is not None and not Path(args.model).is_file():
-        raise ModelLoadError(f"--model {args.model}: no such file")
-    model = args.model
-    if model is None:  # the pipeline's default model, once it ships
-        from cleartune.edge.guitar_model import default_model_path
-
-        model = default_model_path()
+    model = _guide_model(args.model)
     data = Path(args.data or A.DEFAULT_DATA)
     if args.data is None and not (data / "metadata.csv").is_file():
         raise DataError(f"{data}: the leave-source-out evaluation set is not built yet "

@@ -282,7 +282,7 @@ def _make_system(key: str, label: str, threads: Optional[int], model: Optional[s
         guide = _TimedGuide(built.guide)
     tracker = _TimedTracker(PitchTracker(sample_rate=params.sample_rate, hop=params.hop, params=PitchParams(),
                                          notes=cfg.note_mapper(), guide=guide), guide=guide)
-    tuner = Tuner(cfg, tracker=tracker, guide=guide) if guide is not None else Tuner(cfg, tracker=tracker)
+    tuner = Tuner(cfg, tracker=tracker, guide=guide)
     if label in ("float", "int8") and tuner.denoiser is None:
         raise ModelLoadError(f"{model}: the denoiser did not load (a {label} mask model is expected)")
     return _System(key=key, label=label, threads=threads, tuner=tuner, tracker=tracker)
