@@ -143,3 +143,11 @@ def load_meta(model_path: str | Path, *, expected: Optional[SignalParams] = None
     if expected is not None:
         check_compatible(meta.signal_params, expected, what=f"model {mp.name}")
     return meta
+
+
+def add_metrics(model_path: str | Path, metrics: dict[str, Any]) -> Path:
+    """Merge ``metrics`` into the ``metrics`` of ``model_path``'s sidecar (checked as
+    :func:`load_meta` checks it; the model file is untouched); returns the sidecar's path."""
+    meta = load_meta(model_path)
+    meta.metrics = {**meta.metrics, **metrics}
+    return meta.save_for(model_path)

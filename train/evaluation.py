@@ -357,7 +357,9 @@ def evaluate_model(model_path: str | os.PathLike, data_dir: str | os.PathLike, *
     (out / "report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     (out / "report.md").write_text(_markdown(report, labels))
     if write_metrics:
-        _write_metrics(model_path, report)
+        from cleartune.edge.model_meta import add_metrics
+
+        add_metrics(model_path, summary_metrics(report))
     return report
 
 
@@ -372,14 +374,6 @@ def summary_metrics(report: dict[str, Any]) -> dict[str, Any]:
             m[f"note_accuracy_raw[{b}]"] = d["tuner_raw"]["note_accuracy"]
             m[f"note_accuracy_denoised[{b}]"] = d["tuner_denoised"]["note_accuracy"]
     return m
-
-
-def _write_metrics(model_path, report: dict[str, Any]) -> None:
-    from cleartune.edge.model_meta import load_meta
-
-    meta = load_meta(model_path)
-    meta.metrics = {**meta.metrics, **summary_metrics(report)}
-    meta.save_for(model_path)
 
 
 def _markdown(r: dict[str, Any], labels: list[str]) -> str:

@@ -471,15 +471,6 @@ def eval_metrics(res: dict[str, Any], *, system: str, command: str) -> dict[str,
     return m
 
 
-def write_metrics(model_path, res: dict[str, Any], *, system: str, command: str) -> None:
-    """Merge :func:`eval_metrics` into ``model_path``'s sidecar (the model file is untouched)."""
-    from cleartune.edge.model_meta import load_meta
-
-    meta = load_meta(model_path)
-    meta.metrics = {**meta.metrics, **eval_metrics(res, system=system, command=command)}
-    meta.save_for(model_path)
-
-
 def report_markdown(res: dict[str, Any]) -> str:
     names = ["float"] + (["int8"] if res.get("int8") else [])
     head = "| group | clips | " + " | ".join(f"{n} settled % | {n} per reading % | {n} right within 150 ms % | {n} octave"
@@ -555,9 +546,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.write_metrics:
                 command = " ".join(shlex.quote(a) for a in ["python", "-m", "cleartune.train.pitch_training"]
                                    + list(sys.argv[1:] if argv is None else argv))
+                from cleartune.edge.model_meta import add_metrics
+
                 for path, system in ((args.model, "float"), (args.int8, "int8")):
                     if path:
-                        write_metrics(path, res, system=system, command=command)
+                        add_metrics(path, eval_metrics(res, system=system, command=command))
     except CleartuneError as err:
         print(f"pitch_training: error: {err}", file=sys.stderr)
         return 2
