@@ -45,6 +45,16 @@ def centred_index(n: int) -> Tuple[np.ndarray, float]:
     return r
 
 
+def line_scatter(c: np.ndarray) -> Tuple[float, float]:
+    """(rms deviation from the least-squares straight line, slope per index) of ``n >= 3``
+    equally spaced values ``c`` (cents -> cents and cents per step)."""
+    n = len(c)
+    x, xx = centred_index(n)
+    slope = float(np.dot(x, c) / xx)
+    res = c - fast_sum(c) / n - slope * x           # (= c - c.mean() - slope x)
+    return math.sqrt(fast_sum(res * res) / (n - 2)), slope
+
+
 def inverse_variance_mean(values, variances) -> Tuple[float, float]:
     """Inverse-variance weighted mean of ``values`` and its variance (same units, squared)."""
     fa = np.asarray(values)

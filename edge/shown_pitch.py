@@ -14,7 +14,7 @@ import numpy as np
 
 from .notes import CENTS_PER_OCTAVE
 from .partials import PreciseEstimate
-from .pitch_math import CENTS_PER_LN, cents, fast_sum, inverse_variance_mean
+from .pitch_math import CENTS_PER_LN, cents, fast_sum, inverse_variance_mean, line_scatter
 from .pitch_params import PitchParams
 from .tracks import Track
 
@@ -152,10 +152,7 @@ def is_ramp(f: list, p: PitchParams, *, min_slope: float, max_slope: float) -> b
     steps = np.diff(c)
     if not ((steps > 0).all() or (steps < 0).all()) or np.abs(steps).max() > 1.5 * max_slope:
         return False
-    x = np.arange(n) - (n - 1) / 2.0
-    slope = float(np.dot(x, c) / np.dot(x, x))
-    res = c - float(np.mean(c)) - slope * x
-    rms = math.sqrt(float(np.dot(res, res)) / max(n - 2, 1))
+    rms, slope = line_scatter(c)
     rise = abs(slope) * (n - 1)
     return abs(slope) >= min_slope and rise > max(2.0 * p.follow_cents, 4.0 * rms)
 

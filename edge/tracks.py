@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .partials import PreciseEstimate
-from .pitch_math import CENTS_PER_LN, centred_index, cents, fast_max, fast_sum
+from .pitch_math import CENTS_PER_LN, cents, fast_max, fast_sum, line_scatter
 from .pitch_params import PitchParams
 
 
@@ -115,10 +115,7 @@ class Track:
         c = CENTS_PER_LN * np.log(np.asarray(self.recent) / self.recent[-1])
         if n == 2:
             return abs(float(c[1] - c[0])), float(c[1] - c[0])
-        x, xx = centred_index(n)
-        slope = float(np.dot(x, c) / xx)
-        res = c - fast_sum(c) / n - slope * x           # (= c - c.mean() - slope x)
-        return math.sqrt(fast_sum(res * res) / (n - 2)), slope
+        return line_scatter(c)
 
 
 # -- judging one track ---------------------------------------------------------------------
